@@ -75,15 +75,8 @@ pub async fn enqueue(
             q.execute(&mut *c).await.map(|x| x.rows_affected())
         })?;
     }
-    if added > 0 {
-        if let Tx::Postgres(t) = tx {
-            // Delivered at commit, to every replica's listener.
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(WAKE_CHANNEL)
-                .execute(&mut **t)
-                .await?;
-        }
-    }
+    // Other replicas' workers are woken after the commit (`notify::committed`), not here: a
+    // NOTIFY inside the transaction makes every commit take one cluster-wide lock in turn.
     Ok(added)
 }
 

@@ -220,11 +220,13 @@ pub async fn committed(state: &AppState, planned: Planned) {
             crate::telemetry::record_enqueued(channel, n);
         }
     }
-    if rows.iter().any(|r| r.status == "PENDING") {
+    let deliver = rows.iter().any(|r| r.status == "PENDING");
+    if deliver {
+        // This process's worker at once; the other replicas' through `publish`.
         wake(state);
     }
     let pushes = push::pushes(&planned.events, rows, &planned.snapshot);
-    if !pushes.is_empty() {
-        push::publish(&state.db, &state.push, pushes).await;
+    if !pushes.is_empty() || deliver {
+        push::publish(&state.db, &state.push, pushes, deliver).await;
     }
 }

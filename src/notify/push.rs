@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::db::notifications::NewNotification;
+use crate::db::notifications::{NewNotification, WAKE_CHANNEL};
 use crate::db::Db;
 use crate::domain::datetime::format_py_iso;
 use crate::domain::ticket::{Category, Priority, Status};
@@ -115,30 +115,40 @@ pub fn pushes(events: &[Event], rows: &[NewNotification], t: &TicketSnapshot) ->
 }
 
 /// Sends pushes to every replica's clients: through `NOTIFY` on PostgreSQL (each replica's
-/// listener, this one included, forwards them), directly to this process's hub on SQLite. On
-/// PostgreSQL a step's pushes go in one statement, in order.
-pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>) {
+/// listener, this one included, forwards them), directly to this process's hub on SQLite.
+/// `wake_workers` also wakes every replica's delivery worker. On PostgreSQL it all goes in one
+/// statement outside any transaction, pushes in order: a `NOTIFY` inside the step's transaction
+/// would make every commit in the cluster take one lock in turn.
+pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>, wake_workers: bool) {
     let local = match db {
         Db::Postgres(pool) => {
-            let (mut texts, mut notify, mut local) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut channels, mut payloads) = (Vec::new(), Vec::new());
+            if wake_workers {
+                channels.push(WAKE_CHANNEL);
+                payloads.push(String::new());
+            }
+            let (mut notify, mut local) = (Vec::new(), Vec::new());
             for p in pushes {
                 match serde_json::to_string(&p) {
                     Ok(text) if text.len() <= MAX_NOTIFY_BYTES => {
-                        texts.push(text);
+                        channels.push(PUSH_CHANNEL);
+                        payloads.push(text);
                         notify.push(p);
                     }
                     _ => local.push(p),
                 }
             }
-            if !texts.is_empty() {
-                let sent =
-                    sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
-                        .bind(PUSH_CHANNEL)
-                        .bind(&texts)
-                        .execute(pool)
-                        .await;
+            if !channels.is_empty() {
+                let sent = sqlx::query(
+                    "SELECT pg_notify(channel, payload) FROM unnest($1::text[], $2::text[]) AS n(channel, payload)",
+                )
+                .bind(&channels)
+                .bind(&payloads)
+                .execute(pool)
+                .await;
                 if let Err(e) = sent {
-                    tracing::warn!(error = %e, "cannot NOTIFY pushes; delivering them locally only");
+                    // Other replicas' workers still find the rows at their next poll.
+                    tracing::warn!(error = %e, "cannot NOTIFY; delivering pushes locally only");
                     local.extend(notify);
                 }
             }

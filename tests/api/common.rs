@@ -123,7 +123,13 @@ impl TestApp {
 
     /// A second server on the same database (another replica); it drops no database.
     pub async fn replica(&self) -> TestApp {
-        let config = (*self.state.config).clone();
+        self.replica_with(|_| {}).await
+    }
+
+    /// Another replica whose configuration differs by `tweak`.
+    pub async fn replica_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = (*self.state.config).clone();
+        tweak(&mut config);
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
             .expect("connect");

@@ -881,3 +881,45 @@ async fn metrics_count_notification_outcomes(engine: Engine) {
     );
     assert!(after.contains("db_pool_connections"), "{after}");
 }
+
+/// Replicas on one PostgreSQL database: a step served by one wakes the worker of another at
+/// once (NOTIFY after the commit), not at its next poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_on_one_replica_wakes_the_worker_of_another_on_postgres() {
+    let fake = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES))
+        .respond_with(created())
+        .mount(&fake)
+        .await;
+    let base = fake.uri();
+    // The replica that serves the request delivers nothing itself.
+    let a = TestApp::spawn_with(Engine::Postgres, move |c| {
+        c.twilio.account_sid = SID.to_string();
+        c.twilio.auth_token = Secret::new(TOKEN);
+        c.twilio.base_url = base;
+        c.worker.enabled = false;
+    })
+    .await;
+    // The delivering replica would not poll again within the test.
+    let _delivering = a
+        .replica_with(|c| {
+            c.worker.enabled = true;
+            c.worker.poll_interval = Duration::from_secs(600);
+            c.worker.rate_per_second = 0.0;
+        })
+        .await;
+    a.create_user_with("admin", Role::Admin, "", "", Some("+12025550100"))
+        .await;
+    let (_, client) = a.user_token("client", Role::Client).await;
+    // Its first claim found nothing; its listener connects in the background.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::tickets::new_ticket(&a, &client).await;
+    for _ in 0..100 {
+        if !fake.received_requests().await.unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the other replica's worker was not woken");
+}
