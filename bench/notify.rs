@@ -220,6 +220,18 @@ fn proc_kb(pid: u32, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// A database URL fit to print: its password replaced.
+fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "(not a URL)".into(),
+    }
+}
+
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -374,7 +386,7 @@ impl Bench {
                     .context(|| {
                         format!(
                             "cannot connect to PostgreSQL at {} (set TEST_DATABASE_URL)",
-                            self.pg_admin
+                            redacted(&self.pg_admin)
                         )
                     })?;
                 for sql in [
@@ -388,7 +400,7 @@ impl Bench {
                 }
                 let _ = c.close().await;
                 let mut url = url::Url::parse(&self.pg_admin)
-                    .context(|| format!("TEST_DATABASE_URL={:?}", self.pg_admin))?;
+                    .context(|| format!("TEST_DATABASE_URL={:?}", redacted(&self.pg_admin)))?;
                 url.set_path(&format!("/{name}"));
                 Ok(Database {
                     url: url.to_string(),
@@ -398,13 +410,37 @@ impl Bench {
         }
     }
 
+    /// How many of the server's connections to `db` use TLS: it costs PostgreSQL steps/s.
+    async fn tls_report(&self, db: &Database) -> Option<String> {
+        let name = db.pg_name.as_ref()?;
+        let report = async {
+            let mut c = sqlx::PgConnection::connect(&self.pg_admin).await?;
+            let (tls, all): (i64, i64) = sqlx::query_as(
+                "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
+                 JOIN pg_stat_ssl s USING (pid) WHERE a.datname = $1",
+            )
+            .bind(name)
+            .fetch_one(&mut c)
+            .await?;
+            let _ = c.close().await;
+            Ok::<_, sqlx::Error>(format!(
+                "{tls} of the server's {all} PostgreSQL connections use TLS (sslmode in the URL decides)"
+            ))
+        };
+        Some(
+            report
+                .await
+                .unwrap_or_else(|e| format!("cannot tell whether TLS is used: {e}")),
+        )
+    }
+
     async fn check_postgres(&self) -> R<()> {
         let c = sqlx::PgConnection::connect(&self.pg_admin)
             .await
             .context(|| {
                 format!(
                     "cannot connect to PostgreSQL at {} (set TEST_DATABASE_URL)",
-                    self.pg_admin
+                    redacted(&self.pg_admin)
                 )
             })?;
         let _ = c.close().await;
@@ -1095,6 +1131,9 @@ async fn scenario_b(b: &Bench, engine: Engine, worker: bool) -> R<BResult> {
         let r = scenario_b_run(b, &mut srv, &fake, worker, seconds)
             .await
             .map_err(|e| srv.explain(e));
+        if let Some(tls) = b.tls_report(&db).await {
+            println!("   {tls}");
+        }
         let stopped = srv.stop().await;
         let r = r?;
         stopped?;
