@@ -444,10 +444,15 @@ async fn not_configured_fails_with_not_configured(engine: Engine) {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["status"], "FAILED");
     assert_eq!(log[0]["error_code"], "not_configured");
-    assert!(log[0]["error_message"]
-        .as_str()
-        .unwrap()
-        .contains("not configured"));
+    // What to set, and how to re-send what failed meanwhile; said once each.
+    let message = log[0]["error_message"].as_str().unwrap();
+    assert!(message.contains("not configured"), "{message}");
+    assert_eq!(
+        message.matches("TWILIO_ACCOUNT_SID").count(),
+        1,
+        "{message}"
+    );
+    assert!(message.contains("retry_failed/"), "{message}");
 }
 
 async fn an_expired_lease_is_sent_again(engine: Engine) {

@@ -162,7 +162,8 @@ pub fn truncate_chars(text: &str, max: usize) -> String {
 pub fn diagnose(err: &SendError) -> &'static str {
     match err.code() {
         Some(NOT_CONFIGURED_CODE) => {
-            "WhatsApp is not configured. Add TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (or the Meta variables) to the environment or .env, then restart the server."
+            // The message already names the variables to set; say what happens to these rows.
+            "Messages that failed before the restart can be sent again with POST /api/notifications/retry_failed/?notification_type=WHATSAPP."
         }
         Some("190" | "104") => {
             "The WhatsApp Cloud API access token is invalid or expired: replace WHATSAPP_ACCESS_TOKEN and restart."
