@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use incident::config::Secret;
+use incident::config::{Config, Secret};
 use incident::domain::user::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -22,10 +22,8 @@ const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/
 pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(engine, move |c| {
-        c.twilio.account_sid = SID.to_string();
-        c.twilio.auth_token = Secret::new(TOKEN);
+        use_twilio(c, base);
         c.twilio.webhook_auth_token = Secret::new(TOKEN);
-        c.twilio.base_url = base;
         c.worker.backoff_base = Duration::from_millis(20);
         c.worker.backoff_max = Duration::from_millis(100);
         c.worker.poll_interval = Duration::from_millis(100);
@@ -34,6 +32,24 @@ pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
         c.worker.rate_per_second = 0.0;
     })
     .await
+}
+
+/// Points the configuration's Twilio account at the fake at `base`.
+fn use_twilio(c: &mut Config, base: String) {
+    c.twilio.account_sid = SID.to_string();
+    c.twilio.auth_token = Secret::new(TOKEN);
+    c.twilio.base_url = base;
+}
+
+/// A fake Twilio answering every message with `answer`.
+async fn fake_twilio(answer: ResponseTemplate) -> MockServer {
+    let fake = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(MESSAGES))
+        .respond_with(answer)
+        .mount(&fake)
+        .await;
+    fake
 }
 
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -104,12 +120,7 @@ on_both_engines!(
 );
 
 async fn created_ticket_messages_admins_with_numbers_in_the_guide_format(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let app = twilio_app(engine, &fake).await;
     app.create_user_with(
         "admin_user",
@@ -219,12 +230,7 @@ async fn step(app: &TestApp, id: i64, action: &str, token: &str, body: Value) {
 type Step<'a> = (&'a str, &'a str, Value, Vec<(&'a str, &'a str)>);
 
 async fn every_event_reaches_exactly_the_right_recipients(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let app = twilio_app(engine, &fake).await;
     let c: Cast = cast_with_numbers(&app).await;
     let (a, cl, d) = (
@@ -417,12 +423,7 @@ async fn permanent_errors_fail_at_once_with_their_code(engine: Engine) {
 }
 
 async fn retries_stop_after_max_attempts(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(ResponseTemplate::new(500)).await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
@@ -456,17 +457,10 @@ async fn not_configured_fails_with_not_configured(engine: Engine) {
 }
 
 async fn an_expired_lease_is_sent_again(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let base = fake.uri();
     let app = TestApp::spawn_with(engine, move |c| {
-        c.twilio.account_sid = SID.to_string();
-        c.twilio.auth_token = Secret::new(TOKEN);
-        c.twilio.base_url = base;
+        use_twilio(c, base);
         c.worker.enabled = false;
     })
     .await;
@@ -511,12 +505,7 @@ async fn an_expired_lease_is_sent_again(engine: Engine) {
 }
 
 async fn a_repeated_request_does_not_notify_twice(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     let id = crate::tickets::new_ticket(&app, &c.client).await;
@@ -556,12 +545,7 @@ async fn a_repeated_request_does_not_notify_twice(engine: Engine) {
 }
 
 async fn status_callbacks_are_signed_and_only_move_forward(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
@@ -755,17 +739,10 @@ async fn statuses(app: &TestApp) -> Vec<String> {
 }
 
 async fn stopping_mid_delivery_loses_nothing(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created().set_delay(Duration::from_millis(400)))
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created().set_delay(Duration::from_millis(400))).await;
     let base = fake.uri();
     let mut app = TestApp::spawn_with(engine, move |c| {
-        c.twilio.account_sid = SID.to_string();
-        c.twilio.auth_token = Secret::new(TOKEN);
-        c.twilio.base_url = base;
+        use_twilio(c, base);
         c.worker.rate_per_second = 4.0;
         c.worker.poll_interval = Duration::from_millis(100);
         c.shutdown_grace = Duration::from_secs(5);
@@ -840,12 +817,7 @@ fn counter(text: &str, name: &str, labels: &[&str]) -> f64 {
 }
 
 async fn metrics_count_notification_outcomes(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     let scrape = || async {
@@ -891,18 +863,11 @@ async fn metrics_count_notification_outcomes(engine: Engine) {
 /// once (NOTIFY after the commit), not at its next poll.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_on_one_replica_wakes_the_worker_of_another_on_postgres() {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio(created()).await;
     let base = fake.uri();
     // The replica that serves the request delivers nothing itself.
     let a = TestApp::spawn_with(Engine::Postgres, move |c| {
-        c.twilio.account_sid = SID.to_string();
-        c.twilio.auth_token = Secret::new(TOKEN);
-        c.twilio.base_url = base;
+        use_twilio(c, base);
         c.worker.enabled = false;
     })
     .await;
