@@ -1108,6 +1108,8 @@ struct BResult {
     steps_per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// The server's VmHWM at the end of the run.
+    hwm_kb: u64,
 }
 
 async fn scenario_b(b: &Bench, engine: Engine, worker: bool) -> R<BResult> {
@@ -1195,13 +1197,15 @@ async fn scenario_b_run(
     all.sort();
     let steps_per_second = all.len() as f64 / seconds as f64;
     let (p50, p99) = (percentile(&all, 0.5), percentile(&all, 0.99));
+    let hwm_kb = proc_kb(srv.pid, "VmHWM").unwrap_or(0);
     println!(
-        "   {} steps in {seconds} s: {steps_per_second:.0} steps/s, p50 {}, p99 {}, max {} ({} workflows started)",
+        "   {} steps in {seconds} s: {steps_per_second:.0} steps/s, p50 {}, p99 {}, max {} ({} workflows started); server peak RSS {}",
         all.len(),
         ms(p50),
         ms(p99),
         ms(all.last().copied().unwrap_or_default()),
-        counter.load(Ordering::Relaxed)
+        counter.load(Ordering::Relaxed),
+        mib(hwm_kb)
     );
     if worker {
         let pending = api.whatsapp_count(&cast.admin, "PENDING").await?;
@@ -1214,6 +1218,7 @@ async fn scenario_b_run(
         steps_per_second,
         p50,
         p99,
+        hwm_kb,
     })
 }
 
@@ -1560,6 +1565,9 @@ fn summary(reports: &[(Engine, Report)]) {
                     .map(|b| format!("{} / {}", ms(b.p50), ms(b.p99))),
                 None,
             )
+        }),
+        ("B server peak RSS, worker off", "", |_, r| {
+            (r.b_api.as_ref().map(|b| mib(b.hwm_kb)), None)
         }),
         ("B steps/s, 32 conc., worker on", "", |_, r| {
             (
