@@ -23,6 +23,8 @@ pub struct AuthRow {
     pub is_active: bool,
     #[sqlx(try_from = "String")]
     pub role: Role,
+    /// Refresh tokens issued before this (a password change) are refused.
+    pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
 /// A user with their profile.
@@ -79,7 +81,7 @@ macro_rules! user_page_select {
 }
 
 pub async fn auth_user(db: &Db, id: i64) -> Result<Option<AuthRow>, sqlx::Error> {
-    const SQL: &str = "SELECT u.id, u.username, u.first_name, u.last_name, u.is_active, p.role \
+    const SQL: &str = "SELECT u.id, u.username, u.first_name, u.last_name, u.is_active, p.role, u.tokens_valid_after \
                        FROM users u JOIN user_profiles p ON p.user_id = u.id WHERE u.id = $1";
     on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
 }
@@ -201,10 +203,12 @@ pub async fn update(
     patch: &UserPatch,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    // A new password revokes the refresh tokens issued before it.
     const USER: &str =
         "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
                         last_name = COALESCE($3, last_name), is_active = COALESCE($4, is_active), \
-                        password = COALESCE($5, password) WHERE id = $6";
+                        password = COALESCE($5, password), \
+                        tokens_valid_after = CASE WHEN $5 IS NULL THEN tokens_valid_after ELSE $7 END WHERE id = $6";
     const PROFILE: &str = "UPDATE user_profiles SET role = COALESCE($1, role), phone_number = COALESCE($2, phone_number), \
                            whatsapp_number = COALESCE($3, whatsapp_number), department = COALESCE($4, department), \
                            updated_at = $5 WHERE user_id = $6";
@@ -212,7 +216,7 @@ pub async fn update(
     on_tx!(&mut tx, c => {
         sqlx::query(USER)
             .bind(&patch.email).bind(&patch.first_name).bind(&patch.last_name)
-            .bind(patch.is_active).bind(&patch.password_hash).bind(id)
+            .bind(patch.is_active).bind(&patch.password_hash).bind(id).bind(now)
             .execute(&mut *c).await?;
         sqlx::query(PROFILE)
             .bind(patch.role.map(Role::as_str)).bind(&patch.phone_number).bind(&patch.whatsapp_number)

@@ -110,6 +110,13 @@ pub async fn refresh(State(state): State<AppState>, Body(data): Body) -> Result<
         return Err(BLACKLISTED);
     }
     match db::users::auth_user(&state.db, claims.user_id).await? {
+        // Issued before a password change (to the second: a login in the same second stays valid).
+        Some(u)
+            if u.tokens_valid_after
+                .is_some_and(|t| claims.iat < t.timestamp()) =>
+        {
+            return Err(BLACKLISTED)
+        }
         Some(u) if u.is_active => {}
         // The original answered 500 for a deleted user; both cases get its inactive answer.
         _ => {

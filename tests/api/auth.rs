@@ -48,6 +48,8 @@ on_both_databases!(
     refreshed_access_token_authenticates,
     login_tokens_carry_simplejwt_claims,
     token_minted_like_the_original_is_accepted,
+    a_password_change_revokes_earlier_refresh_tokens,
+    other_account_changes_keep_refresh_tokens,
 );
 
 fn one_second_tokens(c: &mut Config) {
@@ -632,4 +634,79 @@ async fn token_minted_like_the_original_is_accepted(app: TestApp) {
     let (status, body) = app.refresh(&refresh).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, token_not_valid("Token is blacklisted"));
+}
+
+/// Waits for the next whole second: token `iat` claims count in seconds.
+async fn next_second() {
+    let into = chrono::Utc::now().timestamp_subsec_millis() as u64;
+    tokio::time::sleep(Duration::from_millis(1001 - into.min(1000))).await;
+}
+
+/// Contract section 17, item 13: the original's password change revoked nothing.
+async fn a_password_change_revokes_earlier_refresh_tokens(app: TestApp) {
+    let (_, admin) = app.user_token("admin", Role::Admin).await;
+    let id = app.create_user("bob", Role::Client).await;
+    let before = app.login("bob").await;
+    next_second().await;
+    let (status, body) = app
+        .patch(
+            &format!("/api/users/{id}/"),
+            &admin,
+            json!({"password": "reset-by-admin-1", "password_confirm": "reset-by-admin-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+    // Access tokens run out on their own (ACCESS_TOKEN_LIFETIME); deactivation cuts them at once.
+    let (status, _) = app
+        .get("/api/profiles/", before["access"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A login with the new password, even within the same second, is valid and refreshes.
+    let (status, after) = app.login_with("bob", "reset-by-admin-1").await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let (status, rotated) = app.refresh(after["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+
+    // The user's own change through the profile revokes in the same way.
+    next_second().await;
+    let (status, body) = app
+        .patch(
+            "/api/profile/update/",
+            rotated["access"].as_str().unwrap(),
+            json!({"password": "changed-by-bob-1", "password_confirm": "changed-by-bob-1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.refresh(rotated["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+}
+
+async fn other_account_changes_keep_refresh_tokens(app: TestApp) {
+    let (_, admin) = app.user_token("admin", Role::Admin).await;
+    let id = app.create_user("bob", Role::Client).await;
+    let before = app.login("bob").await;
+    next_second().await;
+    let (status, body) = app
+        .patch(
+            &format!("/api/users/{id}/"),
+            &admin,
+            json!({"first_name": "Bob", "role": "SUPPORT"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app
+        .patch(
+            "/api/profile/update/",
+            before["access"].as_str().unwrap(),
+            json!({"last_name": "Builder"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -291,7 +291,8 @@ async fn changed_password_works_at_next_login(app: TestApp) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = app.login_with("client", "brand-new-pass").await;
     assert_eq!(status, StatusCode::OK);
-    // The change revokes nothing: the old access token still works.
+    // Access tokens are not revoked (they run out within ACCESS_TOKEN_LIFETIME); refresh tokens
+    // are: see auth::a_password_change_revokes_earlier_refresh_tokens.
     let (status, _) = app.get("/api/profiles/", &token).await;
     assert_eq!(status, StatusCode::OK);
 }
