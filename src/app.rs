@@ -29,6 +29,7 @@ pub struct AppState {
     /// Real-time pushes of in-app notifications to connected clients.
     pub push: crate::notify::push::Hub,
     pub auth_cache: Arc<crate::auth::cache::AuthCache>,
+    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
 }
 
 impl AppState {
@@ -46,6 +47,10 @@ impl AppState {
             worker: Arc::new(Health::default()),
             push: crate::notify::push::hub(),
             auth_cache: Arc::new(crate::auth::cache::AuthCache::new(config.auth_cache_ttl)),
+            login_throttle: Arc::new(crate::auth::throttle::LoginThrottle::new(
+                config.login_max_failures,
+                config.login_lockout,
+            )),
             config: Arc::new(config),
         }
     }
@@ -183,7 +188,10 @@ pub async fn serve(
     let app = tower::util::MapRequest::new(router, crate::http::append_trailing_slash);
     axum::serve(
         listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+        // The peer address keys login throttling.
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(app),
     )
     .with_graceful_shutdown(shutdown)
     .await

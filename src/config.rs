@@ -121,6 +121,10 @@ pub struct Config {
     pub refresh_token_lifetime: Duration,
     /// How long an authenticated user is cached (0: no cache).
     pub auth_cache_ttl: Duration,
+    /// Refused logins for one username from one address before it is locked out (0: never).
+    pub login_max_failures: u32,
+    /// How long a lockout lasts after the last refused login.
+    pub login_lockout: Duration,
     pub cors_allowed_origins: Vec<String>,
     pub default_phone_region: Option<String>,
     pub public_base_url: Option<String>,
@@ -309,6 +313,9 @@ impl Config {
             _ => r.duration("AUTH_CACHE_TTL", Duration::from_secs(1)),
         };
 
+        let login_max_failures = r.parse("LOGIN_MAX_FAILURES", 10u32, "a whole number");
+        let login_lockout = r.duration("LOGIN_LOCKOUT", Duration::from_secs(900));
+
         let cors_allowed_origins: Vec<String> = r
             .raw("CORS_ALLOWED_ORIGINS")
             .map(|v| {
@@ -476,6 +483,8 @@ impl Config {
             access_token_lifetime,
             refresh_token_lifetime,
             auth_cache_ttl,
+            login_max_failures,
+            login_lockout,
             cors_allowed_origins,
             default_phone_region,
             public_base_url,
@@ -569,5 +578,27 @@ mod tests {
         assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
         assert_eq!(parse_duration("1w"), None);
+    }
+
+    /// Every variable the server reads is explained in `.env.example` and in the README.
+    #[test]
+    fn every_variable_is_documented() {
+        let asked = std::sync::Mutex::new(Vec::new());
+        let _ = Config::from_lookup(&|name| {
+            asked.lock().unwrap().push(name.to_string());
+            None
+        });
+        let asked = asked.into_inner().unwrap();
+        assert!(asked.len() > 40, "{asked:?}");
+        for (file, text) in [
+            (".env.example", include_str!("../.env.example")),
+            ("README.md", include_str!("../README.md")),
+        ] {
+            let missing: Vec<&String> = asked
+                .iter()
+                .filter(|n| !text.contains(n.as_str()))
+                .collect();
+            assert!(missing.is_empty(), "{file} does not mention {missing:?}");
+        }
     }
 }

@@ -62,6 +62,9 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("request body too large")]
     PayloadTooLarge(String),
+    /// 429 in DRF's words, with `Retry-After`.
+    #[error("throttled for {0} s")]
+    Throttled(u64),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -102,6 +105,7 @@ impl Error {
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -139,6 +143,10 @@ impl Error {
                 json!({"detail": format!("Unsupported media type \"{t}\" in request.")})
             }
             Error::PayloadTooLarge(d) => json!({"detail": d}),
+            Error::Throttled(wait) => json!({"detail": format!(
+                "Request was throttled. Expected available in {wait} second{}.",
+                if *wait == 1 { "" } else { "s" }
+            )}),
             Error::Database(_) | Error::Internal(_) => {
                 json!({"detail": "A server error occurred."})
             }
@@ -161,6 +169,10 @@ impl IntoResponse for Error {
             tracing::error!(error = %self, "request failed");
         }
         let mut resp = (status, axum::Json(self.body())).into_response();
+        if let Error::Throttled(wait) = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -4,6 +4,7 @@ pub mod cache;
 pub mod extract;
 pub mod jwt;
 pub mod password;
+pub mod throttle;
 
 /// At most one password computation per core: each argon2 run holds ~19 MiB, and a login burst
 /// must queue rather than fill memory and starve the request threads.

@@ -1,6 +1,9 @@
 //! `POST /api/auth/login/` and `POST /api/auth/refresh/` (SimpleJWT's views, contract §2).
 
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::Json;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
@@ -31,7 +34,27 @@ fn issued<'a>(c: &'a Claims) -> db::tokens::Issued<'a> {
     }
 }
 
-pub async fn login(State(state): State<AppState>, Body(data): Body) -> Result<Json<Value>> {
+/// The peer's address (the server always runs with connect info; `None` without it).
+pub struct PeerIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    Body(data): Body,
+) -> Result<Json<Value>> {
     let mut f = Fields::new(&data);
     let username = f.str("username", Str::required());
     let password = f.str("password", Str::required());
@@ -40,6 +63,10 @@ pub async fn login(State(state): State<AppState>, Body(data): Body) -> Result<Js
         username.value().unwrap_or_default(),
         password.value().unwrap_or_default(),
     );
+    let throttle = &state.login_throttle;
+    if let Err(wait) = throttle.check(&username, ip) {
+        return Err(Error::Throttled(wait.as_secs_f64().ceil() as u64));
+    }
 
     let found = db::users::login_lookup(&state.db, &username).await?;
     let verdict = crate::auth::verify_password(
@@ -47,16 +74,20 @@ pub async fn login(State(state): State<AppState>, Body(data): Body) -> Result<Js
         found.as_ref().map(|(_, hash, _)| hash.clone()),
     )
     .await;
-    let Some((user_id, _, is_active)) = found else {
+    let accepted = match found {
+        Some((user_id, _, true)) if verdict != Verification::Invalid => Some(user_id),
+        _ => None,
+    };
+    let Some(user_id) = accepted else {
+        if throttle.failed(&username, ip) {
+            tracing::warn!(username = %username, ip = ?ip, lockout_s = state.config.login_lockout.as_secs(),
+                "login locked out after {} refused attempts", state.config.login_max_failures);
+        }
         return Err(Error::Validation(
             json!({"non_field_errors": [BAD_CREDENTIALS]}),
         ));
     };
-    if verdict == Verification::Invalid || !is_active {
-        return Err(Error::Validation(
-            json!({"non_field_errors": [BAD_CREDENTIALS]}),
-        ));
-    }
+    throttle.succeeded(&username, ip);
     // A refused login (no profile) is not a login: it leaves last_login alone.
     let user = db::users::get(&state.db, user_id).await?.ok_or_else(|| {
         Error::Validation(

@@ -1366,6 +1366,8 @@ mod ops {
                  ("missing_fields" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
                  ("no_profile" = (value = json!({"non_field_errors": ["User profile not found. Please contact administrator."]}))),
              )),
+            (status = 429, description = "Too many refused logins for this username from this address (`LOGIN_MAX_FAILURES` within `LOGIN_LOCKOUT`); `Retry-After` gives the seconds to wait",
+             body = Detail, example = json!({"detail": "Request was throttled. Expected available in 897 seconds."})),
         ))]
     pub fn auth_login() {}
 

@@ -52,12 +52,24 @@ on_both_databases!(
     other_account_changes_keep_refresh_tokens,
 );
 
+fn three_failures(c: &mut Config) {
+    c.login_max_failures = 3;
+    c.login_lockout = Duration::from_secs(600);
+}
+
+fn three_failures_one_second(c: &mut Config) {
+    c.login_max_failures = 3;
+    c.login_lockout = Duration::from_secs(1);
+}
+
 fn one_second_tokens(c: &mut Config) {
     c.access_token_lifetime = Duration::from_secs(1);
     c.refresh_token_lifetime = Duration::from_secs(1);
 }
 
 on_both_databases!(config = one_second_tokens; expired_access_and_refresh_tokens_are_refused);
+on_both_databases!(config = three_failures; repeated_refused_logins_are_throttled_per_username);
+on_both_databases!(config = three_failures_one_second; a_lockout_ends_and_a_success_clears_the_count);
 
 fn access_token_error(message: &str) -> Value {
     json!({
@@ -708,5 +720,66 @@ async fn other_account_changes_keep_refresh_tokens(app: TestApp) {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+fn bad_credentials() -> Value {
+    json!({"non_field_errors": ["Unable to log in with provided credentials."]})
+}
+
+/// Contract section 17, item 12: the original let anyone guess passwords without limit.
+async fn repeated_refused_logins_are_throttled_per_username(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    app.create_user("alice", Role::Client).await;
+    for _ in 0..3 {
+        let (status, body) = app.login_with("bob", "wrong-password").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, bad_credentials());
+    }
+    // Locked: even the right password is refused, without the credentials being checked.
+    let (status, headers, text) = app
+        .send(
+            app.client
+                .post(app.url("/api/auth/login/"))
+                .json(&json!({"username": "bob", "password": password_of("bob")})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((599..=600).contains(&wait), "{wait}");
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        body,
+        json!({"detail": format!("Request was throttled. Expected available in {wait} seconds.")})
+    );
+    // Other users log in as usual; so does a username nobody guessed at.
+    let (status, body) = app.login_with("alice", &password_of("alice")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = app.login_with("bob", "wrong-password").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+async fn a_lockout_ends_and_a_success_clears_the_count(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    // Two failures, a success, two failures: never three in a row, never locked.
+    for _ in 0..2 {
+        for _ in 0..2 {
+            let (status, _) = app.login_with("bob", "wrong-password").await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+        let (status, body) = app.login_with("bob", &password_of("bob")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    for _ in 0..3 {
+        app.login_with("bob", "wrong-password").await;
+    }
+    let (status, body) = app.login_with("bob", &password_of("bob")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        body,
+        json!({"detail": "Request was throttled. Expected available in 1 second."})
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, body) = app.login_with("bob", &password_of("bob")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
