@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 /// Beyond this many tracked pairs, stale ones are dropped; beyond ten times it, all are.
 const PRUNE_AT: usize = 10_000;
 
+const MAX_USERNAME_CHARS: usize = 150;
+
 type Key = (String, Option<IpAddr>);
 
 #[derive(Debug)]
@@ -30,8 +32,10 @@ impl LoginThrottle {
         }
     }
 
+    /// Usernames are at most 150 characters (Django's limit); a longer guess is cut there, so an
+    /// entry stays small whatever the request body holds.
     fn key(username: &str, ip: Option<IpAddr>) -> Key {
-        (username.to_string(), ip)
+        (username.chars().take(MAX_USERNAME_CHARS).collect(), ip)
     }
 
     /// `Err(wait)` while the pair is locked out.
