@@ -159,6 +159,28 @@ impl TestApp {
         }
     }
 
+    /// Waits (at most 20 s) until `n` sessions of this PostgreSQL database LISTEN on `channel`:
+    /// replicas connect their listeners in the background.
+    pub async fn wait_for_listeners(&self, channel: &str, n: i64) {
+        let incident::db::Db::Postgres(pool) = &self.db else {
+            panic!("LISTEN is PostgreSQL's");
+        };
+        const SQL: &str = "SELECT COUNT(*) FROM pg_stat_activity \
+                           WHERE datname = current_database() AND query ILIKE '%listen%' AND query LIKE $1";
+        for _ in 0..400 {
+            let listening: i64 = sqlx::query_scalar(SQL)
+                .bind(format!("%{channel}%"))
+                .fetch_one(pool)
+                .await
+                .expect("pg_stat_activity");
+            if listening >= n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("nobody LISTENs on {channel}");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -196,8 +196,9 @@ async fn a_push_reaches_clients_of_another_replica_on_postgres() {
     let (_, client) = a.user_token("client", Role::Client).await;
     let mut ws = connect(&b, &admin).await;
     next_json(&mut ws).await;
-    // The replica's listener connects in the background.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Both replicas' listeners connect in the background.
+    a.wait_for_listeners(incident::notify::push::PUSH_CHANNEL, 2)
+        .await;
     crate::tickets::new_ticket(&a, &client).await;
     assert_eq!(
         next_json(&mut ws).await["notification_type"],

@@ -883,7 +883,8 @@ async fn a_step_on_one_replica_wakes_the_worker_of_another_on_postgres() {
         .await;
     let (_, client) = a.user_token("client", Role::Client).await;
     // Its first claim found nothing; its listener connects in the background.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    a.wait_for_listeners(incident::db::notifications::WAKE_CHANNEL, 1)
+        .await;
     crate::tickets::new_ticket(&a, &client).await;
     for _ in 0..100 {
         if !fake.received_requests().await.unwrap().is_empty() {
