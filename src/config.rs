@@ -125,6 +125,8 @@ pub struct Config {
     pub login_max_failures: u32,
     /// How long a lockout lasts after the last refused login.
     pub login_lockout: Duration,
+    /// How many proxies in front of us append to `X-Forwarded-For`; 0 trusts none of it.
+    pub trusted_proxy_hops: usize,
     pub cors_allowed_origins: Vec<String>,
     pub default_phone_region: Option<String>,
     pub public_base_url: Option<String>,
@@ -315,6 +317,7 @@ impl Config {
 
         let login_max_failures = r.parse("LOGIN_MAX_FAILURES", 10u32, "a whole number");
         let login_lockout = r.duration("LOGIN_LOCKOUT", Duration::from_secs(900));
+        let trusted_proxy_hops = r.parse("TRUSTED_PROXY_HOPS", 0usize, "a whole number");
 
         let cors_allowed_origins: Vec<String> = r
             .raw("CORS_ALLOWED_ORIGINS")
@@ -485,6 +488,7 @@ impl Config {
             auth_cache_ttl,
             login_max_failures,
             login_lockout,
+            trusted_proxy_hops,
             cors_allowed_origins,
             default_phone_region,
             public_base_url,

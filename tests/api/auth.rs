@@ -62,6 +62,11 @@ fn three_failures_one_second(c: &mut Config) {
     c.login_lockout = Duration::from_secs(1);
 }
 
+fn three_failures_behind_a_proxy(c: &mut Config) {
+    three_failures(c);
+    c.trusted_proxy_hops = 1;
+}
+
 fn one_second_tokens(c: &mut Config) {
     c.access_token_lifetime = Duration::from_secs(1);
     c.refresh_token_lifetime = Duration::from_secs(1);
@@ -70,6 +75,7 @@ fn one_second_tokens(c: &mut Config) {
 on_both_databases!(config = one_second_tokens; expired_access_and_refresh_tokens_are_refused);
 on_both_databases!(config = three_failures; repeated_refused_logins_are_throttled_per_username);
 on_both_databases!(config = three_failures_one_second; a_lockout_ends_and_a_success_clears_the_count);
+on_both_databases!(config = three_failures_behind_a_proxy; behind_a_proxy_the_lockout_is_per_forwarded_address);
 
 fn access_token_error(message: &str) -> Value {
     json!({
@@ -782,4 +788,34 @@ async fn a_lockout_ends_and_a_success_clears_the_count(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (status, body) = app.login_with("bob", &password_of("bob")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+async fn login_from(app: &TestApp, forwarded_for: &str, password: &str) -> StatusCode {
+    app.send(
+        app.client
+            .post(app.url("/api/auth/login/"))
+            .header("X-Forwarded-For", forwarded_for)
+            .json(&json!({"username": "bob", "password": password})),
+    )
+    .await
+    .0
+}
+
+async fn behind_a_proxy_the_lockout_is_per_forwarded_address(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    // The attacker varies the part of the header it controls; the proxy's entry stays.
+    for spoof in ["1.1.1.1", "2.2.2.2", "3.3.3.3"] {
+        let status = login_from(&app, &format!("{spoof}, 198.51.100.9"), "wrong").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+    let right = password_of("bob");
+    assert_eq!(
+        login_from(&app, "4.4.4.4, 198.51.100.9", &right).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Bob himself, at another address, is not locked out.
+    assert_eq!(
+        login_from(&app, "203.0.113.5", &right).await,
+        StatusCode::OK
+    );
 }
