@@ -660,20 +660,24 @@ async fn next_second() {
     tokio::time::sleep(Duration::from_millis(1001 - into.min(1000))).await;
 }
 
-/// Contract section 17, item 13: the original's password change revoked nothing.
-async fn a_password_change_revokes_earlier_refresh_tokens(app: TestApp) {
+/// Bob's login tokens; then, a second later, an admin patches Bob's account with `patch`.
+async fn logged_in_then_changed_by_admin(app: &TestApp, patch: Value) -> Value {
     let (_, admin) = app.user_token("admin", Role::Admin).await;
     let id = app.create_user("bob", Role::Client).await;
     let before = app.login("bob").await;
     next_second().await;
-    let (status, body) = app
-        .patch(
-            &format!("/api/users/{id}/"),
-            &admin,
-            json!({"password": "reset-by-admin-1", "password_confirm": "reset-by-admin-1"}),
-        )
-        .await;
+    let (status, body) = app.patch(&format!("/api/users/{id}/"), &admin, patch).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    before
+}
+
+/// Contract section 17, item 13: the original's password change revoked nothing.
+async fn a_password_change_revokes_earlier_refresh_tokens(app: TestApp) {
+    let before = logged_in_then_changed_by_admin(
+        &app,
+        json!({"password": "reset-by-admin-1", "password_confirm": "reset-by-admin-1"}),
+    )
+    .await;
     let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, token_not_valid("Token is blacklisted"));
@@ -705,18 +709,9 @@ async fn a_password_change_revokes_earlier_refresh_tokens(app: TestApp) {
 }
 
 async fn other_account_changes_keep_refresh_tokens(app: TestApp) {
-    let (_, admin) = app.user_token("admin", Role::Admin).await;
-    let id = app.create_user("bob", Role::Client).await;
-    let before = app.login("bob").await;
-    next_second().await;
-    let (status, body) = app
-        .patch(
-            &format!("/api/users/{id}/"),
-            &admin,
-            json!({"first_name": "Bob", "role": "SUPPORT"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let before =
+        logged_in_then_changed_by_admin(&app, json!({"first_name": "Bob", "role": "SUPPORT"}))
+            .await;
     let (status, body) = app
         .patch(
             "/api/profile/update/",
