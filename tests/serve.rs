@@ -175,7 +175,8 @@ async fn logs_name_no_secret_and_sigterm_exits_cleanly() {
     assert!(
         lines.iter().any(|l| l.contains("req-abc-123")
             && l.contains("/api/tickets/")
-            && l.contains("\"status\":200")),
+            && l.contains("\"status\":200")
+            && l.contains("\"client\":\"127.0.0.1\"")),
         "{all}"
     );
     assert!(

@@ -45,6 +45,13 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let client = crate::http::client_ip::of(
+        req.extensions(),
+        req.headers(),
+        state.config.trusted_proxy_hops,
+    )
+    .map(|ip| ip.to_string())
+    .unwrap_or_default();
     let long_lived = route.starts_with("/ws/") || route.ends_with("/stream/");
     let resp = if long_lived {
         next.run(req).await
@@ -63,9 +70,9 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     crate::telemetry::record_request(method.as_str(), &route, status, elapsed);
     let ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
-        tracing::error!(method = %method, route = %route, status, latency_ms = ms, request_id = %id, "request");
+        tracing::error!(method = %method, route = %route, status, latency_ms = ms, request_id = %id, client = %client, "request");
     } else {
-        tracing::info!(method = %method, route = %route, status, latency_ms = ms, request_id = %id, "request");
+        tracing::info!(method = %method, route = %route, status, latency_ms = ms, request_id = %id, client = %client, "request");
     }
     resp
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod client_ip;
 pub mod health;
 pub mod middleware;
 pub mod notifications;
