@@ -21,6 +21,26 @@ pub enum Db {
     Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
 }
 
+/// A row of a paginated listing, which carries the listing's total (`COUNT(*) OVER ()`).
+pub trait PageRow {
+    fn total_count(&self) -> i64;
+}
+
+macro_rules! page_row {
+    ($($t:ty),*) => {$(
+        impl PageRow for $t {
+            fn total_count(&self) -> i64 {
+                self.total_count
+            }
+        }
+    )*};
+}
+page_row!(
+    tickets::TicketRow,
+    users::UserRow,
+    notifications::NotificationRow
+);
+
 /// A write transaction on either database.
 pub enum Tx {
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),

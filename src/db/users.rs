@@ -117,11 +117,6 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     on_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await)
 }
 
-/// The total a page of rows carries (none when the page is empty).
-pub fn page_total(rows: &[UserRow]) -> Option<i64> {
-    rows.first().map(|r| r.total_count)
-}
-
 /// Newest first, as the original orders by `date_joined` descending.
 pub async fn list(db: &Db, offset: i64, limit: i64) -> Result<Vec<UserRow>, sqlx::Error> {
     const SQL: &str = concat!(

@@ -146,12 +146,8 @@ async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Resul
     let db = &state.db;
     let (count, w, rows) = page
         .load(
-            |offset, limit| async move {
-                let rows = store::list(db, f, offset, limit).await?;
-                let total = rows.first().map(|r| r.total_count);
-                Ok((rows, total))
-            },
-            || async { Ok(store::count(db, f).await?) },
+            |offset, limit| store::list(db, f, offset, limit),
+            || store::count(db, f),
         )
         .await?;
     Ok(Json(page.respond(

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
+use crate::db::PageRow;
 use crate::error::Error;
 
 pub const PAGE_SIZE: i64 = 20;
@@ -96,19 +97,20 @@ impl PageRequest {
         })
     }
 
-    /// Loads one page. `fetch(offset, limit)` returns the rows and, when there are any, the total
-    /// (`COUNT(*) OVER ()` on each row), so a page costs one query; only `?page=last` and an
-    /// empty page also need `count()`.
+    /// Loads one page. Each row of `fetch(offset, limit)` carries the total
+    /// (`COUNT(*) OVER ()`), so a page costs one query; only `?page=last` and an empty page
+    /// also need `count()`.
     pub async fn load<T, F, Fut, C, CFut>(
         &self,
         fetch: F,
         count: C,
     ) -> Result<(i64, Window, Vec<T>), Error>
     where
+        T: PageRow,
         F: FnOnce(i64, i64) -> Fut,
-        Fut: std::future::Future<Output = Result<(Vec<T>, Option<i64>), Error>>,
+        Fut: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
         C: FnOnce() -> CFut,
-        CFut: std::future::Future<Output = Result<i64, Error>>,
+        CFut: std::future::Future<Output = Result<i64, sqlx::Error>>,
     {
         let requested = match self.page.as_deref() {
             None | Some("") => Some(1),
@@ -117,9 +119,9 @@ impl PageRequest {
         };
         match requested {
             Some(n) if n >= 1 => {
-                let (rows, total) = fetch((n - 1) * PAGE_SIZE, PAGE_SIZE).await?;
-                let total = match total {
-                    Some(t) => t,
+                let rows = fetch((n - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+                let total = match rows.first() {
+                    Some(r) => r.total_count(),
                     None => count().await?,
                 };
                 let w = self.window(total)?;
@@ -129,7 +131,7 @@ impl PageRequest {
             None => {
                 let total = count().await?;
                 let w = self.window(total)?;
-                let (rows, _) = fetch(w.offset, w.limit).await?;
+                let rows = fetch(w.offset, w.limit).await?;
                 Ok((total, w, rows))
             }
         }

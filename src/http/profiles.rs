@@ -36,12 +36,8 @@ pub async fn list(
     let db = &state.db;
     let (count, w, rows) = page
         .load(
-            |offset, limit| async move {
-                let rows = db::users::list_profiles(db, only, offset, limit).await?;
-                let total = db::users::page_total(&rows);
-                Ok((rows, total))
-            },
-            || async { Ok(db::users::count_profiles(db, only).await?) },
+            |offset, limit| db::users::list_profiles(db, only, offset, limit),
+            || db::users::count_profiles(db, only),
         )
         .await?;
     Ok(Json(page.respond(

@@ -282,12 +282,8 @@ pub async fn list(
     let (db, f) = (&state.db, &filter);
     let (count, w, rows) = page
         .load(
-            |offset, limit| async move {
-                let rows = store::list(db, sc, f, offset, limit).await?;
-                let total = rows.first().map(|r| r.total_count);
-                Ok((rows, total))
-            },
-            || async { Ok(store::count(db, sc, f).await?) },
+            |offset, limit| store::list(db, sc, f, offset, limit),
+            || store::count(db, sc, f),
         )
         .await?;
     let results = rows

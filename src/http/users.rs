@@ -101,12 +101,8 @@ pub async fn list(
     let db = &state.db;
     let (count, w, rows) = page
         .load(
-            |offset, limit| async move {
-                let rows = db::users::list(db, offset, limit).await?;
-                let total = db::users::page_total(&rows);
-                Ok((rows, total))
-            },
-            || async { Ok(db::users::count(db).await?) },
+            |offset, limit| db::users::list(db, offset, limit),
+            || db::users::count(db),
         )
         .await?;
     Ok(Json(page.respond(
