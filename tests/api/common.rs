@@ -91,6 +91,24 @@ impl TestApp {
         let mut config = Config::for_tests(&url);
         config.database_max_connections = 8;
         tweak(&mut config);
+        TestApp::start(config, engine, Some(cleanup)).await
+    }
+
+    /// A second server on the same database (another replica); it drops no database.
+    pub async fn replica(&self) -> TestApp {
+        self.replica_with(|_| {}).await
+    }
+
+    /// Another replica whose configuration differs by `tweak`.
+    pub async fn replica_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = (*self.state.config).clone();
+        tweak(&mut config);
+        TestApp::start(config, self.engine, None).await
+    }
+
+    /// Migrates the configured database and serves on a free port; `cleanup` drops the
+    /// database when this app is dropped.
+    async fn start(config: Config, engine: Engine, cleanup: Option<Cleanup>) -> TestApp {
         let db = Db::connect(&config.database_url, config.database_max_connections)
             .await
             .expect("connect");
@@ -111,51 +129,13 @@ impl TestApp {
         TestApp {
             addr,
             base: format!("http://{addr}"),
-            client: reqwest::Client::builder().build().expect("client"),
+            client: reqwest::Client::new(),
             db,
             state,
             engine,
             shutdown: Some(tx),
             server: Some(server),
-            cleanup: Some(cleanup),
-        }
-    }
-
-    /// A second server on the same database (another replica); it drops no database.
-    pub async fn replica(&self) -> TestApp {
-        self.replica_with(|_| {}).await
-    }
-
-    /// Another replica whose configuration differs by `tweak`.
-    pub async fn replica_with(&self, tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let mut config = (*self.state.config).clone();
-        tweak(&mut config);
-        let db = Db::connect(&config.database_url, config.database_max_connections)
-            .await
-            .expect("connect");
-        let state = AppState::new(db.clone(), config);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (tx, rx) = oneshot::channel::<()>();
-        let server_state = state.clone();
-        let server = tokio::spawn(async move {
-            let _ = incident::app::run(server_state, listener, async {
-                let _ = rx.await;
-            })
-            .await;
-        });
-        TestApp {
-            addr,
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            db,
-            state,
-            engine: self.engine,
-            shutdown: Some(tx),
-            server: Some(server),
-            cleanup: None,
+            cleanup,
         }
     }
 
