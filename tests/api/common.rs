@@ -333,6 +333,21 @@ impl TestApp {
 
     /// Creates `n` users `<prefix>00`, `<prefix>01`... joined one second apart (oldest first),
     /// cheaply: they share one password hash and cannot log in.
+    /// Admins `admin0`.. `admin{n-1}` whose WhatsApp numbers are `number_prefix` followed by
+    /// their index (logged in as usual).
+    pub async fn create_admins_with_numbers(&self, n: usize, number_prefix: &str) {
+        for i in 0..n {
+            self.create_user_with(
+                &format!("admin{i}"),
+                Role::Admin,
+                "",
+                "",
+                Some(&format!("{number_prefix}{i}")),
+            )
+            .await;
+        }
+    }
+
     pub async fn create_many_users(&self, prefix: &str, n: usize) -> Vec<i64> {
         let start = incident::domain::datetime::now() - chrono::Duration::days(1);
         let mut ids = Vec::with_capacity(n);

@@ -40,16 +40,7 @@ async fn readyz_turns_unready_when_the_provider_refuses_the_credentials(engine: 
     let (status, body) = app.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["checks"]["whatsapp"], "ok");
-    for i in 0..3 {
-        app.create_user_with(
-            &format!("admin{i}"),
-            Role::Admin,
-            "",
-            "",
-            Some(&format!("+1202555030{i}")),
-        )
-        .await;
-    }
+    app.create_admins_with_numbers(3, "+1202555030").await;
     let (_, client) = app.user_token("client", Role::Client).await;
     crate::tickets::new_ticket(&app, &client).await;
     let mut last = json!(null);

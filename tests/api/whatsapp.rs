@@ -748,16 +748,7 @@ async fn stopping_mid_delivery_loses_nothing(engine: Engine) {
         c.shutdown_grace = Duration::from_secs(5);
     })
     .await;
-    for i in 0..6 {
-        app.create_user_with(
-            &format!("admin{i}"),
-            Role::Admin,
-            "",
-            "",
-            Some(&format!("+1202555020{i}")),
-        )
-        .await;
-    }
+    app.create_admins_with_numbers(6, "+1202555020").await;
     app.create_user("client", Role::Client).await;
     let client = app.login("client").await["access"]
         .as_str()
