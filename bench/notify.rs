@@ -201,9 +201,8 @@ fn newest_mtime(path: &Path) -> Option<SystemTime> {
 }
 
 fn free_port() -> R<u16> {
-    let l =
-        std::net::TcpListener::bind("127.0.0.1:0").context(|| "cannot find a free port".into())?;
-    l.local_addr()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .context(|| "cannot find a free port".into())
 }
@@ -253,6 +252,14 @@ struct ServerEnv {
     pool: u32,
 }
 
+/// The worker on without a rate cap, 128 sends at once, 16 database connections.
+const UNCAPPED: ServerEnv = ServerEnv {
+    worker: true,
+    rate: 0.0,
+    concurrency: 128,
+    pool: 16,
+};
+
 impl ServerEnv {
     fn describe(&self) -> String {
         if self.worker {
@@ -272,20 +279,17 @@ impl ServerEnv {
 struct Server {
     child: Child,
     pid: u32,
-    base: String,
+    /// The server's HTTP API.
+    api: Api,
     log: PathBuf,
 }
 
 impl Server {
-    fn log_tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
-    }
-
-    /// An error, with the end of the server's log when there is one.
+    /// An error, with the last 15 lines of the server's log when there are any.
     fn explain(&self, e: String) -> String {
-        let tail = self.log_tail(15);
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
         if tail.trim().is_empty() {
             e
         } else {
@@ -369,6 +373,49 @@ impl Bench {
         })
     }
 
+    async fn admin_connection(&self) -> R<sqlx::PgConnection> {
+        sqlx::PgConnection::connect(&self.pg_admin)
+            .await
+            .context(|| {
+                format!(
+                    "cannot connect to PostgreSQL at {} (set TEST_DATABASE_URL)",
+                    redacted(&self.pg_admin)
+                )
+            })
+    }
+
+    /// Runs `statements` on the `TEST_DATABASE_URL` database; with none it only checks that
+    /// PostgreSQL can be reached.
+    async fn admin_exec(&self, statements: &[String]) -> R<()> {
+        let mut c = self.admin_connection().await?;
+        for sql in statements {
+            sqlx::query(sql)
+                .execute(&mut c)
+                .await
+                .context(|| sql.clone())?;
+        }
+        let _ = c.close().await;
+        Ok(())
+    }
+
+    /// Runs `f` on a fresh database holding `users`, and drops the database whatever happened.
+    async fn with_database<T>(
+        &self,
+        engine: Engine,
+        tag: &str,
+        users: &[Spec],
+        f: impl AsyncFnOnce(&Database) -> R<T>,
+    ) -> R<T> {
+        let db = self.database(engine, tag).await?;
+        let result = async {
+            self.create_users(&db, users).await?;
+            f(&db).await
+        }
+        .await;
+        self.drop_database(db).await;
+        result
+    }
+
     async fn database(&self, engine: Engine, tag: &str) -> R<Database> {
         let n = self.seq.fetch_add(1, Ordering::Relaxed);
         match engine {
@@ -381,24 +428,11 @@ impl Bench {
             }
             Engine::Postgres => {
                 let name = format!("incident_bench_notify_{}_{n}", std::process::id());
-                let mut c = sqlx::PgConnection::connect(&self.pg_admin)
-                    .await
-                    .context(|| {
-                        format!(
-                            "cannot connect to PostgreSQL at {} (set TEST_DATABASE_URL)",
-                            redacted(&self.pg_admin)
-                        )
-                    })?;
-                for sql in [
+                self.admin_exec(&[
                     format!("DROP DATABASE IF EXISTS {name}"),
                     format!("CREATE DATABASE {name}"),
-                ] {
-                    sqlx::query(&sql)
-                        .execute(&mut c)
-                        .await
-                        .context(|| sql.clone())?;
-                }
-                let _ = c.close().await;
+                ])
+                .await?;
                 let mut url = url::Url::parse(&self.pg_admin)
                     .context(|| format!("TEST_DATABASE_URL={:?}", redacted(&self.pg_admin)))?;
                 url.set_path(&format!("/{name}"));
@@ -410,20 +444,29 @@ impl Bench {
         }
     }
 
+    async fn drop_database(&self, db: Database) {
+        let Some(name) = db.pg_name else { return };
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        if let Err(e) = self.admin_exec(&[sql]).await {
+            eprintln!("warning: cannot drop database {name}: {e}");
+        }
+    }
+
     /// How many of the server's connections to `db` use TLS: it costs PostgreSQL steps/s.
     async fn tls_report(&self, db: &Database) -> Option<String> {
         let name = db.pg_name.as_ref()?;
         let report = async {
-            let mut c = sqlx::PgConnection::connect(&self.pg_admin).await?;
+            let mut c = self.admin_connection().await?;
             let (tls, all): (i64, i64) = sqlx::query_as(
                 "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
                  JOIN pg_stat_ssl s USING (pid) WHERE a.datname = $1",
             )
             .bind(name)
             .fetch_one(&mut c)
-            .await?;
+            .await
+            .context(|| "pg_stat_ssl".into())?;
             let _ = c.close().await;
-            Ok::<_, sqlx::Error>(format!(
+            Ok::<_, String>(format!(
                 "{tls} of the server's {all} PostgreSQL connections use TLS (sslmode in the URL decides)"
             ))
         };
@@ -432,33 +475,6 @@ impl Bench {
                 .await
                 .unwrap_or_else(|e| format!("cannot tell whether TLS is used: {e}")),
         )
-    }
-
-    async fn check_postgres(&self) -> R<()> {
-        let c = sqlx::PgConnection::connect(&self.pg_admin)
-            .await
-            .context(|| {
-                format!(
-                    "cannot connect to PostgreSQL at {} (set TEST_DATABASE_URL)",
-                    redacted(&self.pg_admin)
-                )
-            })?;
-        let _ = c.close().await;
-        Ok(())
-    }
-
-    async fn drop_database(&self, db: Database) {
-        let Some(name) = db.pg_name else { return };
-        let dropped = async {
-            let mut c = sqlx::PgConnection::connect(&self.pg_admin).await?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut c)
-                .await?;
-            c.close().await
-        };
-        if let Err(e) = dropped.await {
-            eprintln!("warning: cannot drop database {name}: {e}");
-        }
     }
 
     async fn create_users(&self, db: &Database, specs: &[Spec]) -> R<()> {
@@ -538,37 +554,69 @@ impl Bench {
         let pid = child
             .id()
             .ok_or_else(|| "the server exited at once".to_string())?;
+        let api = Api {
+            http: self.http.clone(),
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let mut server = Server {
             child,
             pid,
-            base: format!("http://127.0.0.1:{port}"),
+            api: api.clone(),
             log,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Err(e) = server.check_alive() {
-                return Err(server.explain(format!("{e} while starting")));
-            }
-            let ready = self
-                .http
-                .get(format!("{}/healthz", server.base))
-                .send()
-                .await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(server);
-            }
-            if Instant::now() > deadline {
-                return Err(server.explain("the server did not answer /healthz within 30 s".into()));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let every = Duration::from_millis(50);
+        let ready = poll(&mut server, every, Duration::from_secs(30), async || {
+            Ok(match api.call(Method::GET, "/healthz", None, None).await {
+                Ok((200..=299, _)) => Ok(()),
+                _ => Err("no answer to /healthz".to_string()),
+            })
+        })
+        .await;
+        match ready {
+            Ok(()) => Ok(server),
+            Err(e) => Err(server.explain(format!("{e} while starting"))),
         }
     }
 
-    fn api(&self, server: &Server) -> Api {
-        Api {
-            http: self.http.clone(),
-            base: server.base.clone(),
+    /// Runs `f` with a server started on `db`, and stops the server whatever happened; an error
+    /// comes with the end of the server's log.
+    async fn with_server<T>(
+        &self,
+        db: &Database,
+        fake: &Fake,
+        env: ServerEnv,
+        label: &str,
+        f: impl AsyncFnOnce(&mut Server) -> R<T>,
+    ) -> R<T> {
+        let mut server = self.start_server(db, fake, env, label).await?;
+        let result = f(&mut server).await.map_err(|e| server.explain(e));
+        let stopped = server.stop().await;
+        let result = result?;
+        stopped?;
+        Ok(result)
+    }
+}
+
+/// Runs `probe` every `every` until it answers `Ok(Ok(v))`, and returns `v`. `Ok(Err(status))`
+/// means "not yet", and the last status is the error after `timeout`; a failing probe or an
+/// exited server end the wait at once.
+async fn poll<T>(
+    server: &mut Server,
+    every: Duration,
+    timeout: Duration,
+    mut probe: impl AsyncFnMut() -> R<Result<T, String>>,
+) -> R<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let status = match probe().await? {
+            Ok(v) => return Ok(v),
+            Err(status) => status,
+        };
+        server.check_alive()?;
+        if Instant::now() > deadline {
+            return Err(format!("{status} after {} s", timeout.as_secs()));
         }
+        tokio::time::sleep(every).await;
     }
 }
 
@@ -580,6 +628,12 @@ struct FakeState {
     count: AtomicU64,
     arrivals: Mutex<Vec<Instant>>,
     malformed: AtomicU64,
+}
+
+impl FakeState {
+    fn arrivals(&self) -> std::sync::MutexGuard<'_, Vec<Instant>> {
+        self.arrivals.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 struct Fake {
@@ -600,10 +654,7 @@ async fn fake_messages(
     body: bytes::Bytes,
 ) -> (StatusCode, Json<Value>) {
     let n = s.count.fetch_add(1, Ordering::Relaxed) + 1;
-    s.arrivals
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Instant::now());
+    s.arrivals().push(Instant::now());
     if sid != TWILIO_SID || !form_urlencoded::parse(&body).any(|(k, _)| k == "To") {
         s.malformed.fetch_add(1, Ordering::Relaxed);
     }
@@ -630,12 +681,11 @@ impl Fake {
                 post(fake_messages),
             )
             .with_state(state.clone());
+        let failed = || "cannot start the fake Twilio".to_string();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
-            .context(|| "cannot start the fake Twilio".into())?;
-        let addr = listener
-            .local_addr()
-            .context(|| "cannot start the fake Twilio".into())?;
+            .context(failed)?;
+        let addr = listener.local_addr().context(failed)?;
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
                 eprintln!("fake Twilio stopped: {e}");
@@ -657,12 +707,7 @@ impl Fake {
     }
 
     fn arrivals(&self) -> Vec<Instant> {
-        let mut v = self
-            .state
-            .arrivals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut v = self.state.arrivals().clone();
         v.sort();
         v
     }
@@ -670,29 +715,20 @@ impl Fake {
     fn reset(&self) {
         self.state.count.store(0, Ordering::Relaxed);
         self.state.malformed.store(0, Ordering::Relaxed);
-        self.state
-            .arrivals
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.state.arrivals().clear();
     }
 
+    /// Waits until `n` requests have arrived; returns when that was seen.
     async fn wait_for(&self, n: u64, server: &mut Server, timeout: Duration) -> R<Instant> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if self.count() >= n {
-                return Ok(Instant::now());
-            }
-            server.check_alive()?;
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "the fake Twilio received {} of {n} messages within {} s",
-                    self.count(),
-                    timeout.as_secs()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        poll(server, Duration::from_millis(10), timeout, async || {
+            let got = self.count();
+            Ok(if got >= n {
+                Ok(Instant::now())
+            } else {
+                Err(format!("the fake Twilio received {got} of {n} messages"))
+            })
+        })
+        .await
     }
 }
 
@@ -780,22 +816,16 @@ impl Api {
         every: Duration,
         timeout: Duration,
     ) -> R<Instant> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        poll(server, every, timeout, async || {
             let n = self.whatsapp_count(admin, "PENDING").await?;
             let at = Instant::now();
-            if n == 0 {
-                return Ok(at);
-            }
-            server.check_alive()?;
-            if at > deadline {
-                return Err(format!(
-                    "{n} WhatsApp rows still PENDING after {} s",
-                    timeout.as_secs()
-                ));
-            }
-            tokio::time::sleep(every).await;
-        }
+            Ok(if n == 0 {
+                Ok(at)
+            } else {
+                Err(format!("{n} WhatsApp rows still PENDING"))
+            })
+        })
+        .await
     }
 }
 
@@ -803,21 +833,19 @@ impl Api {
 struct Cast {
     admin: User,
     client: User,
-    dev: Option<User>,
-    dev_ids: Vec<i64>,
+    devs: Vec<User>,
 }
 
 async fn login_cast(api: &Api, devs: usize) -> R<Cast> {
-    let mut dev_users = Vec::new();
-    for i in 1..=devs {
-        dev_users.push(api.login(&format!("dev{i}")).await?);
-    }
-    Ok(Cast {
+    let mut cast = Cast {
         admin: api.login("admin1").await?,
         client: api.login("client").await?,
-        dev_ids: dev_users.iter().map(|d| d.id).collect(),
-        dev: dev_users.into_iter().next(),
-    })
+        devs: Vec::new(),
+    };
+    for i in 1..=devs {
+        cast.devs.push(api.login(&format!("dev{i}")).await?);
+    }
+    Ok(cast)
 }
 
 /// The step types; `finish_work` happens twice in a workflow.
@@ -860,14 +888,17 @@ async fn create_ticket(api: &Api, client: &User, n: u64) -> R<i64> {
 /// One workflow step on ticket `id`; a creation returns the new ticket's id.
 async fn step(api: &Api, cast: &Cast, kind: usize, id: i64, n: u64) -> R<i64> {
     let dev = || {
-        cast.dev
-            .as_ref()
+        cast.devs
+            .first()
             .ok_or_else(|| "this scenario has no developer".to_string())
     };
     let (action, who, body) = match kind {
         0 => return create_ticket(api, &cast.client, n).await,
         1 => ("open_ticket", &cast.admin, json!({})),
-        2 => ("assign", &cast.admin, json!({"assigned_to": cast.dev_ids})),
+        2 => {
+            let ids: Vec<i64> = cast.devs.iter().map(|d| d.id).collect();
+            ("assign", &cast.admin, json!({ "assigned_to": ids }))
+        }
         3 => ("start_work", dev()?, json!({})),
         4 => (
             "finish_work",
@@ -947,15 +978,29 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
+fn per_second(v: f64) -> String {
+    format!("{v:.0}/s")
+}
+
 fn mib(kb: u64) -> String {
     format!("{:.1} MiB", kb as f64 / 1024.0)
 }
 
+/// From the first to the last of sorted arrivals.
+fn span(arrivals: &[Instant]) -> Duration {
+    match (arrivals.first(), arrivals.last()) {
+        (Some(a), Some(z)) => *z - *a,
+        _ => Duration::ZERO,
+    }
+}
+
 /// Messages per second between the first and the last arrival.
 fn rate(arrivals: &[Instant]) -> f64 {
-    match (arrivals.first(), arrivals.last()) {
-        (Some(a), Some(b)) if b > a => (arrivals.len() - 1) as f64 / (*b - *a).as_secs_f64(),
-        _ => 0.0,
+    let span = span(arrivals);
+    if span.is_zero() {
+        0.0
+    } else {
+        (arrivals.len() - 1) as f64 / span.as_secs_f64()
     }
 }
 
@@ -972,37 +1017,24 @@ struct AResult {
 
 async fn scenario_a(b: &Bench, engine: Engine) -> R<AResult> {
     let workflows = env_usize("BENCH_WORKFLOWS", 200)?;
+    let env = UNCAPPED;
+    println!(
+        "A  {workflows} sequential workflows x 8 steps; 2 admins, 1 client, 2 developers with numbers; \
+         fake Twilio answers after 300 ms; {}",
+        env.describe()
+    );
     let fake = Fake::start(Duration::from_millis(300)).await?;
-    let db = b.database(engine, "a").await?;
-    let result = async {
-        b.create_users(&db, &specs(2, 2)).await?;
-        let env = ServerEnv {
-            worker: true,
-            rate: 0.0,
-            concurrency: 128,
-            pool: 16,
-        };
-        println!(
-            "A  {workflows} sequential workflows x 8 steps; 2 admins, 1 client, 2 developers with numbers; \
-             fake Twilio answers after 300 ms; {}",
-            env.describe()
-        );
-        let mut srv = b.start_server(&db, &fake, env, "a").await?;
-        let r = scenario_a_run(b, &mut srv, &fake, workflows)
-            .await
-            .map_err(|e| srv.explain(e));
-        let stopped = srv.stop().await;
-        let r = r?;
-        stopped?;
-        Ok(r)
-    }
-    .await;
-    b.drop_database(db).await;
-    result
+    b.with_database(engine, "a", &specs(2, 2), async |db| {
+        b.with_server(db, &fake, env, "a", async |srv| {
+            scenario_a_run(srv, &fake, workflows).await
+        })
+        .await
+    })
+    .await
 }
 
-async fn scenario_a_run(b: &Bench, srv: &mut Server, fake: &Fake, workflows: usize) -> R<AResult> {
-    let api = b.api(srv);
+async fn scenario_a_run(srv: &mut Server, fake: &Fake, workflows: usize) -> R<AResult> {
+    let api = srv.api.clone();
     let cast = login_cast(&api, 2).await?;
     let poll = Duration::from_millis(20);
     for i in 0..3 {
@@ -1112,49 +1144,42 @@ struct BResult {
     hwm_kb: u64,
 }
 
-async fn scenario_b(b: &Bench, engine: Engine, worker: bool) -> R<BResult> {
-    let seconds = env_usize("BENCH_SECONDS", 10)?.max(1);
-    let fake = Fake::start(Duration::ZERO).await?;
-    let db = b.database(engine, "b").await?;
-    let result = async {
-        b.create_users(&db, &specs(2, 2)).await?;
-        let env = ServerEnv {
-            worker,
-            rate: 0.0,
-            concurrency: 32,
-            pool: 32,
-        };
-        println!(
-            "B  32 tasks, each driving its own tickets through the 8 steps for {seconds} s (after 1 s of warm-up); {}{}",
-            env.describe(),
-            if worker { "; fake Twilio answers at once" } else { "" }
-        );
-        let mut srv = b.start_server(&db, &fake, env, "b").await?;
-        let r = scenario_b_run(b, &mut srv, &fake, worker, seconds)
-            .await
-            .map_err(|e| srv.explain(e));
-        if let Some(tls) = b.tls_report(&db).await {
-            println!("   {tls}");
-        }
-        let stopped = srv.stop().await;
-        let r = r?;
-        stopped?;
-        Ok(r)
+impl BResult {
+    fn p50_p99(&self) -> String {
+        format!("{} / {}", ms(self.p50), ms(self.p99))
     }
-    .await;
-    b.drop_database(db).await;
-    result
 }
 
-async fn scenario_b_run(
-    b: &Bench,
-    srv: &mut Server,
-    fake: &Fake,
-    worker: bool,
-    seconds: usize,
-) -> R<BResult> {
+async fn scenario_b(b: &Bench, engine: Engine, worker: bool) -> R<BResult> {
+    let seconds = env_usize("BENCH_SECONDS", 10)?.max(1);
+    let env = ServerEnv {
+        worker,
+        concurrency: 32,
+        pool: 32,
+        ..UNCAPPED
+    };
+    println!(
+        "B  32 tasks, each driving its own tickets through the 8 steps for {seconds} s (after 1 s of warm-up); {}{}",
+        env.describe(),
+        if worker { "; fake Twilio answers at once" } else { "" }
+    );
+    let fake = Fake::start(Duration::ZERO).await?;
+    b.with_database(engine, "b", &specs(2, 2), async |db| {
+        b.with_server(db, &fake, env, "b", async |srv| {
+            let r = scenario_b_run(srv, &fake, worker, seconds).await;
+            if let Some(tls) = b.tls_report(db).await {
+                println!("   {tls}");
+            }
+            r
+        })
+        .await
+    })
+    .await
+}
+
+async fn scenario_b_run(srv: &mut Server, fake: &Fake, worker: bool, seconds: usize) -> R<BResult> {
     const TASKS: usize = 32;
-    let api = b.api(srv);
+    let api = srv.api.clone();
     let cast = Arc::new(login_cast(&api, 2).await?);
     let counter = Arc::new(AtomicU64::new(0));
     let begin = Instant::now();
@@ -1225,8 +1250,6 @@ async fn scenario_b_run(
 // ---------------------------------------------------------------------------------------------
 // Scenarios C and D: draining a queue
 
-/// Queues `tickets` x 10 WhatsApp rows with the worker off, then restarts the server with `env`
-/// and waits until the fake has them all and none is PENDING.
 struct Drain {
     arrivals: Vec<Instant>,
     /// From the restart (process spawned) until no row was PENDING.
@@ -1237,24 +1260,18 @@ struct Drain {
     hwm_kb: u64,
 }
 
-async fn drain(
-    b: &Bench,
-    engine: Engine,
-    tag: &str,
-    tickets: usize,
-    env: ServerEnv,
-    fake: &Fake,
-) -> R<Drain> {
-    let db = b.database(engine, tag).await?;
-    let result = async {
-        b.create_users(&db, &specs(10, 0)).await?;
+/// Queues `tickets` x 10 WhatsApp rows with the worker off, then restarts the server with `env`
+/// and waits until a fake answering after 100 ms has them all and none is PENDING.
+async fn drain(b: &Bench, engine: Engine, tag: &str, tickets: usize, env: ServerEnv) -> R<Drain> {
+    let expected = tickets * 10;
+    let fake = &Fake::start(Duration::from_millis(100)).await?;
+    b.with_database(engine, tag, &specs(10, 0), async |db| {
         let off = ServerEnv {
             worker: false,
             ..env
         };
-        let srv = b.start_server(&db, fake, off, tag).await?;
-        let queued = async {
-            let api = b.api(&srv);
+        b.with_server(db, fake, off, tag, async |srv| {
+            let api = srv.api.clone();
             let cast = login_cast(&api, 0).await?;
             let took = create_tickets(&api, &cast.client, tickets, 16).await?;
             let pending = api.whatsapp_count(&cast.admin, "PENDING").await?;
@@ -1262,43 +1279,24 @@ async fn drain(
                 "   queued {pending} WhatsApp rows ({tickets} tickets x 10 admins) in {} with the worker off",
                 secs(took)
             );
-            if pending != tickets as i64 * 10 {
-                return Err(format!(
-                    "expected {} PENDING rows, found {pending}",
-                    tickets * 10
-                ));
+            if pending != expected as i64 {
+                return Err(format!("expected {expected} PENDING rows, found {pending}"));
             }
             Ok(())
-        }
-        .await
-        .map_err(|e| srv.explain(e));
-        let stopped = srv.stop().await;
-        queued?;
-        stopped?;
+        })
+        .await?;
 
         fake.reset();
         let spawned = Instant::now();
-        let mut srv = b.start_server(&db, fake, env, tag).await?;
-        let r = drain_run(b, &mut srv, fake, tickets as u64 * 10, spawned)
-            .await
-            .map_err(|e| srv.explain(e));
-        let stopped = srv.stop().await;
-        let r = r?;
-        stopped?;
-        Ok(r)
-    }
-    .await;
-    b.drop_database(db).await;
-    result
+        b.with_server(db, fake, env, tag, async |srv| {
+            drain_run(srv, fake, expected as u64, spawned).await
+        })
+        .await
+    })
+    .await
 }
 
-async fn drain_run(
-    b: &Bench,
-    srv: &mut Server,
-    fake: &Fake,
-    expected: u64,
-    spawned: Instant,
-) -> R<Drain> {
+async fn drain_run(srv: &mut Server, fake: &Fake, expected: u64, spawned: Instant) -> R<Drain> {
     let pid = srv.pid;
     let rss_start_kb = proc_kb(pid, "VmRSS").unwrap_or(0);
     let stop = Arc::new(AtomicBool::new(false));
@@ -1320,7 +1318,7 @@ async fn drain_run(
         // No API polling while the fake receives: only the worker loads the server.
         fake.wait_for(expected, srv, Duration::from_secs(240))
             .await?;
-        let api = b.api(srv);
+        let api = srv.api.clone();
         let admin = api.login("admin1").await?;
         let done = api
             .wait_no_pending(
@@ -1365,27 +1363,17 @@ struct CResult {
 
 async fn scenario_c(b: &Bench, engine: Engine) -> R<CResult> {
     let messages = env_usize("BENCH_MESSAGES", 10_000)?.max(10);
-    let env = ServerEnv {
-        worker: true,
-        rate: 0.0,
-        concurrency: 128,
-        pool: 16,
-    };
+    let env = UNCAPPED;
     println!(
         "C  drain {messages} queued WhatsApp messages; fake Twilio answers after 100 ms; {}",
         env.describe()
     );
-    let fake = Fake::start(Duration::from_millis(100)).await?;
-    let d = drain(b, engine, "c", messages / 10, env, &fake).await?;
+    let d = drain(b, engine, "c", messages / 10, env).await?;
     let r = rate(&d.arrivals);
-    let span = match (d.arrivals.first(), d.arrivals.last()) {
-        (Some(a), Some(z)) => *z - *a,
-        _ => Duration::ZERO,
-    };
     println!(
         "   {} messages: {r:.0} messages/s (fake arrivals, first to last: {}); restart -> none PENDING: {}",
         d.arrivals.len(),
-        secs(span),
+        secs(span(&d.arrivals)),
         secs(d.total)
     );
     println!(
@@ -1408,17 +1396,15 @@ struct DResult {
 async fn scenario_d(b: &Bench, engine: Engine) -> R<DResult> {
     const CAP: f64 = 80.0;
     let env = ServerEnv {
-        worker: true,
         rate: CAP,
         concurrency: 32,
-        pool: 16,
+        ..UNCAPPED
     };
     println!(
         "D  drain 800 queued WhatsApp messages at a cap; fake Twilio answers after 100 ms; {}",
         env.describe()
     );
-    let fake = Fake::start(Duration::from_millis(100)).await?;
-    let d = drain(b, engine, "d", 80, env, &fake).await?;
+    let d = drain(b, engine, "d", 80, env).await?;
     let first = d.arrivals.first().copied().ok_or("no message arrived")?;
     let steady: Vec<Instant> = d
         .arrivals
@@ -1478,28 +1464,27 @@ async fn run(engines: Vec<Engine>) -> R<Vec<String>> {
         let e = engine.name();
         println!("\n== {e} (load average {}) ==", load_average());
         let mut r = Report::default();
-        if engine == Engine::Postgres {
-            if let Err(err) = b.check_postgres().await {
-                keep::<()>(&mut failures, format!("{e} set-up"), Err(err));
-                reports.push((engine, r));
-                continue;
-            }
-        }
-        if only.contains('A') {
+        // One failure for the engine, not one a scenario, when PostgreSQL cannot be reached.
+        let reachable = engine != Engine::Postgres || {
+            let connected = b.admin_exec(&[]).await;
+            keep(&mut failures, format!("{e} set-up"), connected).is_some()
+        };
+        let wants = |scenario| reachable && only.contains(scenario);
+        if wants('A') {
             let res = scenario_a(&b, engine).await;
             r.a = keep(&mut failures, format!("{e} A"), res);
         }
-        if only.contains('B') {
+        if wants('B') {
             let res = scenario_b(&b, engine, false).await;
             r.b_api = keep(&mut failures, format!("{e} B (worker off)"), res);
             let res = scenario_b(&b, engine, true).await;
             r.b_full = keep(&mut failures, format!("{e} B (worker on)"), res);
         }
-        if only.contains('C') {
+        if wants('C') {
             let res = scenario_c(&b, engine).await;
             r.c = keep(&mut failures, format!("{e} C"), res);
         }
-        if only.contains('D') {
+        if wants('D') {
             let res = scenario_d(&b, engine).await;
             r.d = keep(&mut failures, format!("{e} D"), res);
         }
@@ -1553,41 +1538,29 @@ fn summary(reports: &[(Engine, Report)]) {
             |e, r| {
                 let v = r.b_api.as_ref().map(|b| b.steps_per_second);
                 (
-                    v.map(|s| format!("{s:.0}/s")),
+                    v.map(per_second),
                     v.filter(|_| e == Engine::Postgres).map(|s| s >= 1000.0),
                 )
             },
         ),
         ("B p50 / p99, worker off", "", |_, r| {
-            (
-                r.b_api
-                    .as_ref()
-                    .map(|b| format!("{} / {}", ms(b.p50), ms(b.p99))),
-                None,
-            )
+            (r.b_api.as_ref().map(BResult::p50_p99), None)
         }),
         ("B server peak RSS, worker off", "", |_, r| {
             (r.b_api.as_ref().map(|b| mib(b.hwm_kb)), None)
         }),
         ("B steps/s, 32 conc., worker on", "", |_, r| {
             (
-                r.b_full
-                    .as_ref()
-                    .map(|b| format!("{:.0}/s", b.steps_per_second)),
+                r.b_full.as_ref().map(|b| per_second(b.steps_per_second)),
                 None,
             )
         }),
         ("B p50 / p99, worker on", "", |_, r| {
-            (
-                r.b_full
-                    .as_ref()
-                    .map(|b| format!("{} / {}", ms(b.p50), ms(b.p99))),
-                None,
-            )
+            (r.b_full.as_ref().map(BResult::p50_p99), None)
         }),
         ("C delivered/s (100 ms, no cap)", ">= 500/s", |_, r| {
             let v = r.c.as_ref().map(|c| c.rate);
-            (v.map(|s| format!("{s:.0}/s")), v.map(|s| s >= 500.0))
+            (v.map(per_second), v.map(|s| s >= 500.0))
         }),
         ("C server peak RSS (VmHWM)", "", |_, r| {
             (r.c.as_ref().map(|c| mib(c.hwm_kb)), None)
