@@ -18,13 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde_json::json;
-use utoipa::openapi::content::ContentBuilder;
-use utoipa::openapi::example::ExampleBuilder;
-use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{AnyOfBuilder, Ref, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{RefOr, Response as OaResponse};
-use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 use crate::app::AppState;
 use crate::error::Error;
@@ -192,10 +189,19 @@ route is `405` (after authentication).";
         ops::webhooks_twilio_status, ops::webhooks_meta_verify, ops::webhooks_meta_events,
         ops::api_schema, ops::api_docs, ops::api_docs_asset,
     ),
-    components(schemas(
-        Detail, DetailCode, TokenNotValid, TokenMessage, FieldErrors, ErrorBody,
-        NotAwaitingApproval,
-    )),
+    components(
+        schemas(
+            Detail, DetailCode, TokenNotValid, TokenMessage, FieldErrors, ErrorBody,
+            NotAwaitingApproval, DetailOrError,
+        ),
+        responses(
+            Unauthorized, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
+            NotAdmin, InvalidPage, InvalidFilter,
+            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound,
+            UserNotFound, NotificationNotFound,
+            NotNew, CannotStart, NotAssignedToStart, NotAssignedToFinish, CannotApprove,
+        ),
+    ),
     modifiers(&Common),
     tags(
         (name = "auth", description = "JWT login and refresh (SimpleJWT-compatible tokens, rotated refresh tokens)."),
@@ -210,35 +216,16 @@ route is `405` (after authentication).";
 )]
 pub struct ApiDoc;
 
-/// The parts every operation shares: the Bearer scheme, the reusable responses, and the
-/// statuses the common plumbing can answer (401 on authenticated routes; 413/415 on bodies;
-/// 408 and 500 everywhere).
+/// The parts every operation shares: the Bearer scheme, and references to the reusable
+/// responses for the statuses the common plumbing can answer (401 on authenticated routes;
+/// 413/415 on bodies; 408 and 500 everywhere).
 struct Common;
 
 const BEARER: &str = "bearerAuth";
 
-fn json_response(
-    description: &str,
-    schema: impl Into<RefOr<Schema>>,
-    examples: &[(&str, serde_json::Value)],
-) -> OaResponse {
-    let content = ContentBuilder::new()
-        .schema(Some(schema))
-        .examples_from_iter(examples.iter().map(|(name, value)| {
-            (
-                name.to_string(),
-                ExampleBuilder::new().value(Some(value.clone())).build(),
-            )
-        }))
-        .build();
-    ResponseBuilder::new()
-        .description(description)
-        .content("application/json", content)
-        .build()
-}
-
-fn schema_ref(name: &str) -> Ref {
-    Ref::from_schema_name(name)
+/// A `$ref` to a reusable response.
+fn response_ref<'r, R: ToResponse<'r>>() -> RefOr<OaResponse> {
+    RefOr::Ref(Ref::from_response_name(R::response().0))
 }
 
 impl Modify for Common {
@@ -256,67 +243,8 @@ impl Modify for Common {
                     .build(),
             ),
         );
-        let shared: BTreeMap<&str, OaResponse> = BTreeMap::from([
-            (
-                "Unauthorized",
-                json_response(
-                    "Not authenticated: no or a malformed `Authorization` header, an invalid, expired or wrong-type token, or an inactive or deleted user. Comes with `WWW-Authenticate: Bearer realm=\"api\"`.",
-                    Schema::AnyOf(
-                        AnyOfBuilder::new()
-                            .item(schema_ref("Detail"))
-                            .item(schema_ref("DetailCode"))
-                            .item(schema_ref("TokenNotValid"))
-                            .build(),
-                    ),
-                    &[
-                        ("no_credentials", json!({"detail": "Authentication credentials were not provided."})),
-                        ("token_not_valid", json!({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is expired"}]})),
-                        ("user_inactive", json!({"detail": "User is inactive", "code": "user_inactive"})),
-                        ("bad_authorization_header", json!({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"})),
-                    ],
-                ),
-            ),
-            (
-                "PayloadTooLarge",
-                json_response(
-                    "The body exceeds `MAX_BODY_BYTES` (uploads: `MAX_ATTACHMENT_BYTES`).",
-                    schema_ref("Detail"),
-                    &[("too_large", json!({"detail": "Request body is too large."}))],
-                ),
-            ),
-            (
-                "UnsupportedMediaType",
-                json_response(
-                    "The body is not JSON, form-urlencoded or multipart.",
-                    schema_ref("Detail"),
-                    &[("unsupported", json!({"detail": "Unsupported media type \"text/plain\" in request."}))],
-                ),
-            ),
-            (
-                "RequestTimeout",
-                json_response(
-                    "The request took longer than `REQUEST_TIMEOUT`.",
-                    schema_ref("Detail"),
-                    &[("timeout", json!({"detail": "Request timed out."}))],
-                ),
-            ),
-            (
-                "ServerError",
-                json_response(
-                    "An unexpected error (logged with the request id).",
-                    schema_ref("Detail"),
-                    &[("server_error", json!({"detail": "A server error occurred."}))],
-                ),
-            ),
-        ]);
-        for (name, response) in shared {
-            components
-                .responses
-                .insert(name.to_string(), RefOr::T(response));
-        }
 
         let bearer = SecurityRequirement::new(BEARER, Vec::<String>::new());
-        let reference = |name: &str| RefOr::Ref(Ref::new(format!("#/components/responses/{name}")));
         for (path, item) in openapi.paths.paths.iter_mut() {
             let ops = [
                 item.get.as_mut(),
@@ -333,22 +261,22 @@ impl Modify for Common {
                 if secured {
                     responses
                         .entry("401".into())
-                        .or_insert_with(|| reference("Unauthorized"));
+                        .or_insert_with(response_ref::<Unauthorized>);
                 }
                 if op.request_body.is_some() && !path.starts_with("/api/webhooks/") {
                     responses
                         .entry("413".into())
-                        .or_insert_with(|| reference("PayloadTooLarge"));
+                        .or_insert_with(response_ref::<PayloadTooLarge>);
                     responses
                         .entry("415".into())
-                        .or_insert_with(|| reference("UnsupportedMediaType"));
+                        .or_insert_with(response_ref::<UnsupportedMediaType>);
                 }
                 responses
                     .entry("408".into())
-                    .or_insert_with(|| reference("RequestTimeout"));
+                    .or_insert_with(response_ref::<RequestTimeout>);
                 responses
                     .entry("500".into())
-                    .or_insert_with(|| reference("ServerError"));
+                    .or_insert_with(response_ref::<ServerError>);
             }
         }
     }
@@ -533,7 +461,7 @@ macro_rules! any_of {
         impl PartialSchema for $name {
             fn schema() -> RefOr<Schema> {
                 let mut any = AnyOfBuilder::new();
-                $(any = any.item(schema_ref(stringify!($part)));)+
+                $(any = any.item(Ref::from_schema_name(stringify!($part)));)+
                 Schema::AnyOf(any.build()).into()
             }
         }
@@ -557,6 +485,10 @@ any_of!(
 any_of!(
     /// A refused refresh: `{"detail", "code"}`, or `{"detail"}` for an inactive user.
     RefreshRefused: DetailCode | Detail
+);
+any_of!(
+    /// A 401 from the authentication layer.
+    NotAuthenticated: Detail | DetailCode | TokenNotValid
 );
 
 // ---------------------------------------------------------------------------------------------
@@ -585,23 +517,13 @@ pub struct LoginRequest {
     pub password: String,
 }
 
-/// The `user` object of the login response.
+/// The `user` object of the login response: [`UserBrief`]'s fields and the account's state.
 #[derive(ToSchema)]
 pub struct LoginUser {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
+    #[serde(flatten)]
+    pub user: UserBrief,
     /// First and last name, or the username when both are empty.
     pub full_name: String,
-    pub role: Role,
-    #[schema(required = true)]
-    pub phone_number: Option<String>,
-    #[schema(required = true)]
-    pub whatsapp_number: Option<String>,
-    #[schema(required = true)]
-    pub department: Option<String>,
     pub is_active: bool,
     pub date_joined: DateTime,
 }
@@ -725,22 +647,8 @@ pub struct History {
 /// timestamps, the attachments and the history.
 #[derive(ToSchema)]
 pub struct TicketDetail {
-    pub id: i64,
-    pub project_name: String,
-    pub title: String,
-    pub description: String,
-    pub priority: Priority,
-    pub priority_display: String,
-    pub category: Category,
-    pub category_display: String,
-    pub status: Status,
-    pub status_display: String,
-    pub created_by: i64,
-    pub created_by_name: String,
-    pub assigned_to: Vec<i64>,
-    pub assigned_to_names: Vec<String>,
-    #[schema(required = true)]
-    pub assigned_team: Option<String>,
+    #[serde(flatten)]
+    pub ticket: TicketList,
     #[schema(required = true)]
     pub response_due_at: Option<DateTime>,
     #[schema(required = true)]
@@ -958,7 +866,8 @@ pub struct AttachmentDeleted {
 // ---------------------------------------------------------------------------------------------
 // Users and profiles
 
-/// A developer in `GET /api/tickets/developers/`.
+/// A user's identity and contact fields: a developer in `GET /api/tickets/developers/`, and the
+/// base of the other user and profile shapes.
 #[derive(ToSchema)]
 #[schema(example = json!({"id": 7, "username": "dev1", "email": "dev1@example.com", "first_name": "Omar", "last_name": "Dev",
                           "role": "SUPPORT", "phone_number": null, "whatsapp_number": "+201000000007", "department": "IT"}))]
@@ -984,22 +893,8 @@ pub struct UserBrief {
                           "whatsapp_number": "+201094402250", "department": "", "is_active": true,
                           "date_joined": "2025-12-23 10:15:00", "last_login": null}))]
 pub struct UserList {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// First and last name, or the username.
-    pub full_name: String,
-    pub role: Role,
-    #[schema(required = true)]
-    pub phone_number: Option<String>,
-    #[schema(required = true)]
-    pub whatsapp_number: Option<String>,
-    #[schema(required = true)]
-    pub department: Option<String>,
-    pub is_active: bool,
-    pub date_joined: DateTime,
+    #[serde(flatten)]
+    pub user: LoginUser,
     #[schema(required = true)]
     pub last_login: Option<DateTime>,
 }
@@ -1060,19 +955,9 @@ pub struct UserEdit {
 /// The users PUT/PATCH answer.
 #[derive(ToSchema)]
 pub struct UserUpdate {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
+    #[serde(flatten)]
+    pub user: UserBrief,
     pub is_active: bool,
-    pub role: Role,
-    #[schema(required = true)]
-    pub phone_number: Option<String>,
-    #[schema(required = true)]
-    pub whatsapp_number: Option<String>,
-    #[schema(required = true)]
-    pub department: Option<String>,
 }
 
 /// A profile (`id` is the profile id, not the user id).
@@ -1081,18 +966,8 @@ pub struct UserUpdate {
                           "last_name": "Adel", "role": "CLIENT", "phone_number": "", "whatsapp_number": "+201094402250",
                           "department": "", "created_at": "2025-12-23 10:15:00", "updated_at": "2025-12-24 09:00:00"}))]
 pub struct Profile {
-    pub id: i64,
-    pub username: String,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-    #[schema(required = true)]
-    pub phone_number: Option<String>,
-    #[schema(required = true)]
-    pub whatsapp_number: Option<String>,
-    #[schema(required = true)]
-    pub department: Option<String>,
+    #[serde(flatten)]
+    pub user: UserBrief,
     pub created_at: DateTime,
     pub updated_at: DateTime,
 }
@@ -1257,6 +1132,148 @@ pub struct TwilioStatusCallback {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Reusable responses (`components.responses`): each newtype's field is the body's schema. `Common`
+// adds the plumbing's (401, 413, 415, 408, 500) to every operation they apply to; the others are
+// named in the operations as `(status = N, response = Name)`, a `$ref` to the component (each is
+// listed in `components(responses(...))`).
+
+/// Any of the three token-failure shapes.
+#[derive(ToResponse)]
+#[response(
+    description = "Not authenticated: no or a malformed `Authorization` header, an invalid, expired or wrong-type token, or an inactive or deleted user. Comes with `WWW-Authenticate: Bearer realm=\"api\"`.",
+    examples(
+        ("no_credentials" = (value = json!({"detail": "Authentication credentials were not provided."}))),
+        ("token_not_valid" = (value = json!({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is expired"}]}))),
+        ("user_inactive" = (value = json!({"detail": "User is inactive", "code": "user_inactive"}))),
+        ("bad_authorization_header" = (value = json!({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"}))),
+    ),
+)]
+pub struct Unauthorized(#[to_schema] NotAuthenticated);
+
+#[derive(ToResponse)]
+#[response(description = "The body exceeds `MAX_BODY_BYTES` (uploads: `MAX_ATTACHMENT_BYTES`).",
+           examples(("too_large" = (value = json!({"detail": "Request body is too large."})))))]
+pub struct PayloadTooLarge(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "The body is not JSON, form-urlencoded or multipart.",
+           examples(("unsupported" = (value = json!({"detail": "Unsupported media type \"text/plain\" in request."})))))]
+pub struct UnsupportedMediaType(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "The request took longer than `REQUEST_TIMEOUT`.",
+           examples(("timeout" = (value = json!({"detail": "Request timed out."})))))]
+pub struct RequestTimeout(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "An unexpected error (logged with the request id).",
+           examples(("server_error" = (value = json!({"detail": "A server error occurred."})))))]
+pub struct ServerError(Detail);
+
+/// 403 on the admin-only operations.
+#[derive(ToResponse)]
+#[response(description = "Not an admin", example = json!({"detail": "You do not have permission to perform this action."}))]
+pub struct NotAdmin(Detail);
+
+/// 404 for `?page=0`, a page past the end or a non-number.
+#[derive(ToResponse)]
+#[response(description = "Invalid page", example = json!({"detail": "Invalid page."}))]
+pub struct InvalidPage(Detail);
+
+/// 400 for a bad notification filter.
+#[derive(ToResponse)]
+#[response(description = "An invalid filter value", example = json!({"ticket": ["A valid integer is required."]}))]
+pub struct InvalidFilter(FieldErrors);
+
+#[derive(ToResponse)]
+#[response(description = "No such ticket")]
+pub struct TicketNotFound(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "No such ticket, or not visible")]
+pub struct TicketNotVisible(Detail);
+
+/// 409 from a workflow action whose optimistic update kept losing.
+#[derive(ToResponse)]
+#[response(description = "The ticket kept changing under the request")]
+pub struct TicketKeptChanging(Detail);
+
+/// 409 from an admin edit that lost to a concurrent change.
+#[derive(ToResponse)]
+#[response(description = "Changed by someone else at the same time", example = json!({"detail": "The ticket was changed by someone else at the same time. Reload it and try again."}))]
+pub struct TicketEditConflict(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "No such ticket (`{\"detail\"}`) or attachment (`{\"error\"}`)", example = json!({"error": "Attachment not found"}))]
+pub struct AttachmentNotFound(DetailOrError);
+
+#[derive(ToResponse)]
+#[response(description = "No such user", example = json!({"detail": "No User matches the given query."}))]
+pub struct UserNotFound(Detail);
+
+#[derive(ToResponse)]
+#[response(description = "Not found in scope", example = json!({"detail": "No NotificationLog matches the given query."}))]
+pub struct NotificationNotFound(Detail);
+
+// The refusals a workflow action and its short alias share.
+
+#[derive(ToResponse)]
+#[response(description = "Not NEW", example = json!({"error": "Ticket is not in NEW status"}))]
+pub struct NotNew(ErrorBody);
+
+#[derive(ToResponse)]
+#[response(description = "Not OPENED or IN_PROGRESS", example = json!({"error": "Ticket cannot be started in current status"}))]
+pub struct CannotStart(ErrorBody);
+
+#[derive(ToResponse)]
+#[response(description = "Not a developer assigned to the ticket", example = json!({"error": "Only developers assigned to this ticket can start work"}))]
+pub struct NotAssignedToStart(ErrorBody);
+
+#[derive(ToResponse)]
+#[response(description = "Not a developer assigned to the ticket", example = json!({"error": "Only developers assigned to this ticket can finish work"}))]
+pub struct NotAssignedToFinish(ErrorBody);
+
+#[derive(ToResponse)]
+#[response(description = "Not the creator, or not a client or admin", examples(
+    ("not_creator" = (value = json!({"error": "Only the ticket creator can approve this ticket"}))),
+    ("role" = (value = json!({"error": "Only clients or admins can approve tickets"}))),
+))]
+pub struct CannotApprove(ErrorBody);
+
+// ---------------------------------------------------------------------------------------------
+// Path parameters
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TicketPath {
+    /// Ticket id
+    pub id: i64,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttachmentPath {
+    /// Ticket id
+    pub id: i64,
+    /// Attachment id
+    pub attachment_id: i64,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// User id
+    pub id: i64,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct NotificationPath {
+    /// Notification id
+    pub id: i64,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Query parameters
 
 /// Page selection.
@@ -1404,7 +1421,7 @@ mod ops {
             (status = 200, description = "A page of tickets", body = Paginated<TicketList>),
             (status = 400, description = "An unknown filter or ordering value", body = FieldErrors,
              example = json!({"status": ["Select a valid choice. DONE is not one of the available choices."]})),
-            (status = 404, description = "Invalid page", body = Detail, example = json!({"detail": "Invalid page."})),
+            (status = 404, response = InvalidPage),
         ))]
     pub fn tickets_list() {}
 
@@ -1430,14 +1447,13 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "A plain array (not paginated)", body = Vec<UserBrief>),
-            (status = 403, description = "Not an admin", body = Detail,
-             example = json!({"detail": "You do not have permission to perform this action."})),
+            (status = 403, response = NotAdmin),
         ))]
     pub fn tickets_developers() {}
 
     /// A visible ticket in full.
     #[utoipa::path(get, path = "/api/tickets/{id}/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The ticket", body = TicketDetail),
@@ -1448,7 +1464,7 @@ mod ops {
 
     /// Admin edit; `title` and `description` required. No history, no notification.
     #[utoipa::path(put, path = "/api/tickets/{id}/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((TicketEdit = "application/json"), (TicketEdit = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1461,71 +1477,69 @@ mod ops {
                      ("field_errors" = (value = json!({"title": ["Ensure this field has no more than 300 characters."]}))),
                  )),
              )),
-            (status = 403, description = "Not an admin", body = Detail,
-             example = json!({"detail": "You do not have permission to perform this action."})),
-            (status = 404, description = "No such ticket", body = Detail),
-            (status = 409, description = "Changed by someone else at the same time", body = Detail,
-             example = json!({"detail": "The ticket was changed by someone else at the same time. Reload it and try again."})),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = TicketNotFound),
+            (status = 409, response = TicketEditConflict),
         ))]
     pub fn tickets_update() {}
 
     /// Admin partial edit (nothing required). No history, no notification.
     #[utoipa::path(patch, path = "/api/tickets/{id}/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((TicketEdit = "application/json"), (TicketEdit = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The edited ticket", body = TicketDetail),
             (status = 400, description = "A `status` or `assigned_to` key (`{\"error\"}`), or field errors", body = ErrorOrFieldErrors,
              example = json!({"error": "Status cannot be changed directly. Use action endpoints (open_ticket, start_work, finish_work, approve, reject)."})),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such ticket", body = Detail),
-            (status = 409, description = "Changed by someone else at the same time", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = TicketNotFound),
+            (status = 409, response = TicketEditConflict),
         ))]
     pub fn tickets_partial_update() {}
 
     /// Delete a ticket with its assignments, attachments, history and notifications (ADMIN).
     #[utoipa::path(delete, path = "/api/tickets/{id}/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 204, description = "Deleted"),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such ticket", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = TicketNotFound),
         ))]
     pub fn tickets_destroy() {}
 
     /// NEW → OPENED (ADMIN). Notifies the creator.
     #[utoipa::path(post, path = "/api/tickets/{id}/open_ticket/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Opened", body = TicketOpened),
-            (status = 400, description = "Not NEW", body = ErrorBody, example = json!({"error": "Ticket is not in NEW status"})),
+            (status = 400, response = NotNew),
             (status = 403, description = "Not an admin (checked before the lookup)", body = ErrorBody,
              example = json!({"error": "Only administrators can open tickets"})),
-            (status = 404, description = "No such ticket", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 404, response = TicketNotFound),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_open_ticket() {}
 
     /// Alias of `open_ticket/`.
     #[utoipa::path(post, path = "/api/tickets/{id}/open/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Opened", body = TicketOpened),
-            (status = 400, description = "Not NEW", body = ErrorBody),
+            (status = 400, response = NotNew),
             (status = 403, description = "Not an admin", body = ErrorBody),
-            (status = 404, description = "No such ticket", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 404, response = TicketNotFound),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_open() {}
 
     /// Replace the assigned developers and set the deadlines (ADMIN; any status). Notifies the
     /// newly added developers.
     #[utoipa::path(post, path = "/api/tickets/{id}/assign/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((AssignRequest = "application/json"), (AssignRequest = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1541,42 +1555,40 @@ mod ops {
              )),
             (status = 403, description = "Not an admin (checked before the lookup)", body = ErrorBody,
              example = json!({"error": "Only administrators can assign tickets to developers"})),
-            (status = 404, description = "No such ticket", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 404, response = TicketNotFound),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_assign() {}
 
     /// OPENED or IN_PROGRESS → IN_PROGRESS (an assigned developer). Notifies the creator.
     #[utoipa::path(post, path = "/api/tickets/{id}/start_work/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Started", body = WorkStarted),
-            (status = 400, description = "Not OPENED or IN_PROGRESS", body = ErrorBody,
-             example = json!({"error": "Ticket cannot be started in current status"})),
-            (status = 403, description = "Not a developer assigned to the ticket", body = ErrorBody,
-             example = json!({"error": "Only developers assigned to this ticket can start work"})),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 400, response = CannotStart),
+            (status = 403, response = NotAssignedToStart),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_start_work() {}
 
     /// Alias of `start_work/`.
     #[utoipa::path(post, path = "/api/tickets/{id}/start/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Started", body = WorkStarted),
-            (status = 400, description = "Not OPENED or IN_PROGRESS", body = ErrorBody),
-            (status = 403, description = "Not a developer assigned to the ticket", body = ErrorBody),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 400, response = CannotStart),
+            (status = 403, response = NotAssignedToStart),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_start() {}
 
     /// IN_PROGRESS → RESOLVED (an assigned developer). Notifies the creator and the admins.
     #[utoipa::path(post, path = "/api/tickets/{id}/finish_work/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((Option<FinishWorkRequest> = "application/json"), (Option<FinishWorkRequest> = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1587,63 +1599,58 @@ mod ops {
                  ("not_in_progress" = (value = json!({"error": "Ticket is not in progress"}))),
                  ("short_comment" = (value = json!({"comment": ["Comment must be at least 5 characters if provided"]}))),
              )),
-            (status = 403, description = "Not a developer assigned to the ticket", body = ErrorBody,
-             example = json!({"error": "Only developers assigned to this ticket can finish work"})),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 403, response = NotAssignedToFinish),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_finish_work() {}
 
     /// Alias of `finish_work/`.
     #[utoipa::path(post, path = "/api/tickets/{id}/finish/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((Option<FinishWorkRequest> = "application/json"), (Option<FinishWorkRequest> = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Resolved", body = StatusUpdated),
             (status = 400, description = "Not IN_PROGRESS, or a short comment", body = ErrorOrFieldErrors),
-            (status = 403, description = "Not a developer assigned to the ticket", body = ErrorBody),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 403, response = NotAssignedToFinish),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_finish() {}
 
     /// RESOLVED or WAITING_APPROVAL → CLOSED (the creator, CLIENT or ADMIN). Notifies the admins
     /// and the assigned developers.
     #[utoipa::path(post, path = "/api/tickets/{id}/approve/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Closed", body = StatusUpdated),
             (status = 400, description = "Not awaiting approval", body = NotAwaitingApproval,
              example = json!({"error": "Ticket is not awaiting approval", "current_status": "IN_PROGRESS", "required_status": ["RESOLVED", "WAITING_APPROVAL"], "message": "Developer must finish work before client can approve"})),
-            (status = 403, description = "Not the creator, or not a client or admin", body = ErrorBody,
-             examples(
-                 ("not_creator" = (value = json!({"error": "Only the ticket creator can approve this ticket"}))),
-                 ("role" = (value = json!({"error": "Only clients or admins can approve tickets"}))),
-             )),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 403, response = CannotApprove),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_approve() {}
 
     /// Alias of `approve/`.
     #[utoipa::path(post, path = "/api/tickets/{id}/close/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Closed", body = StatusUpdated),
             (status = 400, description = "Not awaiting approval", body = NotAwaitingApproval),
-            (status = 403, description = "Not the creator, or not a client or admin", body = ErrorBody),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 403, response = CannotApprove),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_close() {}
 
     /// RESOLVED or WAITING_APPROVAL → IN_PROGRESS with a reason (the creator, CLIENT or ADMIN).
     /// Notifies the assigned developers and the admins.
     #[utoipa::path(post, path = "/api/tickets/{id}/reject/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((RejectRequest = "application/json"), (RejectRequest = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1656,27 +1663,27 @@ mod ops {
              )),
             (status = 403, description = "Not the creator, or not a client or admin", body = ErrorBody,
              example = json!({"error": "Only the ticket creator can reject this ticket"})),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
-            (status = 409, description = "The ticket kept changing under the request", body = Detail),
+            (status = 404, response = TicketNotVisible),
+            (status = 409, response = TicketKeptChanging),
         ))]
     pub fn tickets_reject() {}
 
     /// Add a comment to the history (any status; no notification).
     #[utoipa::path(post, path = "/api/tickets/{id}/add_comment/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((CommentRequest = "application/json"), (CommentRequest = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Added", body = Message),
             (status = 400, description = "Missing, blank or short comment", body = FieldErrors,
              example = json!({"comment": ["Comment must be at least 3 characters"]})),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
+            (status = 404, response = TicketNotVisible),
         ))]
     pub fn tickets_add_comment() {}
 
     /// Upload a file (multipart part `file_data`; at most `MAX_ATTACHMENT_BYTES`).
     #[utoipa::path(post, path = "/api/tickets/{id}/add_attachment/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         request_body(content((AttachmentUpload = "multipart/form-data"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1688,7 +1695,7 @@ mod ops {
              )),
             (status = 403, description = "Not allowed to add attachments here", body = ErrorBody,
              example = json!({"error": "You do not have permission to add attachments to this ticket"})),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
+            (status = 404, response = TicketNotVisible),
             (status = 413, description = "The file exceeds `MAX_ATTACHMENT_BYTES`", body = Detail,
              example = json!({"detail": "File too large: 20971520 bytes; the limit is 10485760 bytes."})),
         ))]
@@ -1696,20 +1703,17 @@ mod ops {
 
     /// The ticket's attachments, newest first.
     #[utoipa::path(get, path = "/api/tickets/{id}/get_attachments/", tag = "tickets",
-        params(("id" = i64, Path, description = "Ticket id")),
+        params(TicketPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The attachments", body = TicketAttachments),
-            (status = 404, description = "No such ticket, or not visible", body = Detail),
+            (status = 404, response = TicketNotVisible),
         ))]
     pub fn tickets_get_attachments() {}
 
     /// Delete an attachment: your own uploads; admins also those of admins and developers.
     #[utoipa::path(delete, path = "/api/tickets/{id}/delete_attachment/{attachment_id}/", tag = "tickets",
-        params(
-            ("id" = i64, Path, description = "Ticket id"),
-            ("attachment_id" = i64, Path, description = "Attachment id"),
-        ),
+        params(AttachmentPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Deleted (200 with a body, not 204)", body = AttachmentDeleted),
@@ -1718,23 +1722,18 @@ mod ops {
                  ("admin_client_upload" = (value = json!({"error": "Admins cannot delete attachments uploaded by clients"}))),
                  ("not_uploader" = (value = json!({"error": "You can only delete attachments you uploaded"}))),
              )),
-            (status = 404, description = "No such ticket (`{\"detail\"}`) or attachment (`{\"error\"}`)", body = DetailOrError,
-             example = json!({"error": "Attachment not found"})),
+            (status = 404, response = AttachmentNotFound),
         ))]
     pub fn tickets_delete_attachment() {}
 
     /// The attachment's raw bytes, with its content type and file name.
     #[utoipa::path(get, path = "/api/tickets/{id}/attachments/{attachment_id}/download/", tag = "tickets",
-        params(
-            ("id" = i64, Path, description = "Ticket id"),
-            ("attachment_id" = i64, Path, description = "Attachment id"),
-        ),
+        params(AttachmentPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The file (`Content-Disposition: attachment`)", body = Vec<u8>,
              content_type = "application/octet-stream"),
-            (status = 404, description = "No such ticket (`{\"detail\"}`) or attachment (`{\"error\"}`)", body = DetailOrError,
-             example = json!({"error": "Attachment not found"})),
+            (status = 404, response = AttachmentNotFound),
         ))]
     pub fn tickets_download_attachment() {}
 
@@ -1746,9 +1745,8 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "A page of users", body = Paginated<UserList>),
-            (status = 403, description = "Not an admin", body = Detail,
-             example = json!({"detail": "You do not have permission to perform this action."})),
-            (status = 404, description = "Invalid page", body = Detail, example = json!({"detail": "Invalid page."})),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = InvalidPage),
         ))]
     pub fn users_list() {}
 
@@ -1764,7 +1762,7 @@ mod ops {
                  ("email_taken" = (value = json!({"email": ["Email already exists."]}))),
                  ("bad_role" = (value = json!({"role": ["\"BOSS\" is not a valid choice."]}))),
              )),
-            (status = 403, description = "Not an admin", body = Detail),
+            (status = 403, response = NotAdmin),
         ))]
     pub fn users_create() {}
 
@@ -1779,24 +1777,24 @@ mod ops {
                  ("missing" = (value = json!({"error": "role parameter is required"}))),
                  ("invalid" = (value = json!({"error": "Invalid role. Must be CLIENT, SUPPORT, or ADMIN"}))),
              )),
-            (status = 403, description = "Not an admin", body = Detail),
+            (status = 403, response = NotAdmin),
         ))]
     pub fn users_by_role() {}
 
     /// One user (ADMIN).
     #[utoipa::path(get, path = "/api/users/{id}/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The user", body = UserList),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail, example = json!({"detail": "No User matches the given query."})),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_retrieve() {}
 
     /// Edit a user (ADMIN; like PATCH, nothing is required).
     #[utoipa::path(put, path = "/api/users/{id}/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         request_body(content((UserEdit = "application/json"), (UserEdit = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
@@ -1806,60 +1804,60 @@ mod ops {
                  ("confirm_required" = (value = json!({"password_confirm": ["Password confirmation is required when changing password."]}))),
                  ("self_deactivation" = (value = json!({"error": "You cannot deactivate your own account"}))),
              )),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_update() {}
 
     /// Edit a user (ADMIN).
     #[utoipa::path(patch, path = "/api/users/{id}/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         request_body(content((UserEdit = "application/json"), (UserEdit = "application/x-www-form-urlencoded"))),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The edited user", body = UserUpdate),
             (status = 400, description = "Field errors, or deactivating yourself", body = ErrorOrFieldErrors),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_partial_update() {}
 
     /// Delete a user and everything they created (ADMIN; not yourself).
     #[utoipa::path(delete, path = "/api/users/{id}/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 204, description = "Deleted"),
             (status = 400, description = "Deleting yourself", body = ErrorBody,
              example = json!({"error": "You cannot delete your own account"})),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_destroy() {}
 
     /// Activate a user (ADMIN; the body is ignored).
     #[utoipa::path(post, path = "/api/users/{id}/activate/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Activated", body = Message,
              example = json!({"message": "User dev1 activated successfully"})),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_activate() {}
 
     /// Deactivate a user (ADMIN; not yourself). Their tokens stop working.
     #[utoipa::path(post, path = "/api/users/{id}/deactivate/", tag = "users",
-        params(("id" = i64, Path, description = "User id")),
+        params(UserPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Deactivated", body = Message,
              example = json!({"message": "User dev1 deactivated successfully"})),
             (status = 400, description = "Deactivating yourself", body = ErrorBody,
              example = json!({"error": "You cannot deactivate your own account"})),
-            (status = 403, description = "Not an admin", body = Detail),
-            (status = 404, description = "No such user", body = Detail),
+            (status = 403, response = NotAdmin),
+            (status = 404, response = UserNotFound),
         ))]
     pub fn users_deactivate() {}
 
@@ -1871,7 +1869,7 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "A page of profiles", body = Paginated<Profile>),
-            (status = 404, description = "Invalid page", body = Detail, example = json!({"detail": "Invalid page."})),
+            (status = 404, response = InvalidPage),
         ))]
     pub fn profiles_list() {}
 
@@ -1916,9 +1914,8 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "A page of notifications", body = Paginated<Notification>),
-            (status = 400, description = "An invalid filter value", body = FieldErrors,
-             example = json!({"ticket": ["A valid integer is required."]})),
-            (status = 404, description = "Invalid page", body = Detail),
+            (status = 400, response = InvalidFilter),
+            (status = 404, response = InvalidPage),
         ))]
     pub fn notifications_list() {}
 
@@ -1934,8 +1931,8 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "A page of unread notifications", body = Paginated<Notification>),
-            (status = 400, description = "An invalid filter value", body = FieldErrors),
-            (status = 404, description = "Invalid page", body = Detail),
+            (status = 400, response = InvalidFilter),
+            (status = 404, response = InvalidPage),
         ))]
     pub fn notifications_unread() {}
 
@@ -1954,7 +1951,7 @@ mod ops {
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The counts", body = NotificationStats),
-            (status = 403, description = "Not an admin", body = Detail),
+            (status = 403, response = NotAdmin),
         ))]
     pub fn notifications_stats() {}
 
@@ -1988,42 +1985,41 @@ mod ops {
             (status = 200, description = "Re-queued", body = CountMessage,
              example = json!({"message": "2 notification(s) queued for retry", "count": 2})),
             (status = 400, description = "An invalid channel", body = FieldErrors),
-            (status = 403, description = "Not an admin", body = Detail),
+            (status = 403, response = NotAdmin),
         ))]
     pub fn notifications_retry_failed() {}
 
     /// One notification, within the list's scope and filters.
     #[utoipa::path(get, path = "/api/notifications/{id}/", tag = "notifications",
-        params(("id" = i64, Path, description = "Notification id"), NotificationFilters),
+        params(NotificationPath, NotificationFilters),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "The notification", body = Notification),
-            (status = 400, description = "An invalid filter value", body = FieldErrors),
-            (status = 404, description = "Not found in scope", body = Detail,
-             example = json!({"detail": "No NotificationLog matches the given query."})),
+            (status = 400, response = InvalidFilter),
+            (status = 404, response = NotificationNotFound),
         ))]
     pub fn notifications_retrieve() {}
 
     /// Mark one of your notifications read (idempotent; `read_at` is kept on repeats).
     #[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications",
-        params(("id" = i64, Path, description = "Notification id"), NotificationFilters),
+        params(NotificationPath, NotificationFilters),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Marked", body = NotificationMessage),
-            (status = 400, description = "An invalid filter value", body = FieldErrors),
-            (status = 404, description = "Not found in scope", body = Detail),
+            (status = 400, response = InvalidFilter),
+            (status = 404, response = NotificationNotFound),
         ))]
     pub fn notifications_mark_as_read() {}
 
     /// Re-queue one FAILED e-mail or WhatsApp row (ADMIN).
     #[utoipa::path(post, path = "/api/notifications/{id}/retry/", tag = "notifications",
-        params(("id" = i64, Path, description = "Notification id")),
+        params(NotificationPath),
         security(("bearerAuth" = [])),
         responses(
             (status = 200, description = "Re-queued", body = NotificationMessage),
             (status = 400, description = "Not a FAILED delivery row", body = ErrorBody,
              example = json!({"error": "Only FAILED WhatsApp or e-mail notifications can be retried"})),
-            (status = 403, description = "Not an admin", body = Detail),
+            (status = 403, response = NotAdmin),
             (status = 404, description = "No such notification", body = Detail),
         ))]
     pub fn notifications_retry() {}
