@@ -101,12 +101,7 @@ async fn login_returns_tokens_and_user(app: TestApp) {
         .await;
     let body = app.login("alice").await;
     assert!(body["access"].is_string() && body["refresh"].is_string());
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(&body);
     assert_eq!(keys, ["refresh", "access", "user"]);
     let user = &body["user"];
     assert_eq!(user["id"], id);
@@ -117,12 +112,7 @@ async fn login_returns_tokens_and_user(app: TestApp) {
     assert_eq!(user["phone_number"], "");
     assert_eq!(user["whatsapp_number"], "+201094402250");
     assert_eq!(user["is_active"], true);
-    let keys: Vec<&str> = user
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(user);
     assert_eq!(
         keys,
         [
@@ -329,12 +319,7 @@ async fn refresh_rotates_and_blacklists(app: TestApp) {
     let old = login["refresh"].as_str().unwrap().to_string();
     let (status, body) = app.refresh(&old).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(&body);
     assert_eq!(keys, ["access", "refresh"]);
     let new = body["refresh"].as_str().unwrap().to_string();
     assert_ne!(new, old);
@@ -588,12 +573,7 @@ async fn login_tokens_carry_simplejwt_claims(app: TestApp) {
     for (kind, lifetime) in [("access", 7200), ("refresh", 172_800)] {
         let text = claims_text(login[kind].as_str().unwrap());
         let claims: Value = serde_json::from_str(&text).unwrap();
-        let keys: Vec<&str> = claims
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect();
+        let keys = crate::common::keys(&claims);
         assert_eq!(
             keys,
             ["token_type", "exp", "iat", "jti", "user_id"],

@@ -534,3 +534,12 @@ macro_rules! on_both_engines {
         )*
     };
 }
+
+/// The keys of a JSON object, in order (the contract fixes key order).
+pub fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}

@@ -54,12 +54,7 @@ async fn users_list_is_paginated_twenty_a_page_with_absolute_links(app: TestApp)
     let token = twenty_five_users(&app).await;
     let (status, page1) = app.get("/api/users/", &token).await;
     assert_eq!(status, StatusCode::OK);
-    let keys: Vec<&str> = page1
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(&page1);
     assert_eq!(keys, ["count", "next", "previous", "results"]);
     assert_eq!(page1["count"], 25);
     assert_eq!(page1["next"], app.url("/api/users/?page=2"));

@@ -57,7 +57,7 @@ async fn admin_sees_every_profile(app: TestApp) {
     }
     assert_eq!(profile_ids(&page), expected, "ascending profile id");
     let p = &page["results"][1];
-    let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys = crate::common::keys(p);
     assert_eq!(
         keys,
         [

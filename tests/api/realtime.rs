@@ -83,12 +83,7 @@ async fn websocket_greets_answers_ping_and_pushes_new_tickets_to_admins(app: Tes
     assert_eq!(push["ticket"]["priority_display"], "High");
     assert_eq!(push["ticket"]["created_by"], "client");
     assert!(push["timestamp"].as_str().unwrap().ends_with("+00:00"));
-    let keys: Vec<&str> = push["ticket"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(&push["ticket"]);
     assert_eq!(
         keys,
         [

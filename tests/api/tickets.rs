@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use crate::common::TestApp;
 use crate::on_both_databases;
+use crate::tickets_support::{act_ok, comments, detail, in_progress_ticket};
 
 on_both_databases!(
     full_happy_path,
@@ -50,42 +51,104 @@ pub async fn cast_with_numbers(app: &TestApp) -> Cast {
     let dev_id = app
         .create_user_with("dev", Role::Support, "Dev", "Eloper", Some("+12025550103"))
         .await;
-    let token = |body: Value| body["access"].as_str().unwrap().to_string();
     Cast {
-        admin: token(app.login("admin").await),
-        client: token(app.login("client").await),
+        admin: access_token(app, "admin").await,
+        client: access_token(app, "client").await,
         client_id,
-        dev: token(app.login("dev").await),
+        dev: access_token(app, "dev").await,
         dev_id,
     }
 }
 
-pub async fn new_ticket(app: &TestApp, token: &str) -> i64 {
-    let (status, body) = app
-        .post("/api/tickets/", token, json!({"title": "Login broken", "description": "Users cannot log in", "priority": "HIGH", "category": "BUG"}))
+/// Logs an existing user in; returns the access token.
+pub async fn access_token(app: &TestApp, username: &str) -> String {
+    app.login(username).await["access"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A user with a first and a last name, logged in: (id, token).
+pub async fn named_user(
+    app: &TestApp,
+    username: &str,
+    role: Role,
+    first_name: &str,
+    last_name: &str,
+) -> (i64, String) {
+    let id = app
+        .create_user_with(username, role, first_name, last_name, None)
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["id"].as_i64().unwrap()
+    (id, access_token(app, username).await)
+}
+
+/// `POST /api/tickets/`: the answer as sent.
+pub async fn post_ticket(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    app.post("/api/tickets/", token, body).await
+}
+
+/// `POST /api/tickets/`, asserting 201; returns the answer.
+pub async fn created_ticket(app: &TestApp, token: &str, body: Value) -> Value {
+    let (status, created) = post_ticket(app, token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created
+}
+
+pub async fn new_ticket(app: &TestApp, token: &str) -> i64 {
+    let body = json!({"title": "Login broken", "description": "Users cannot log in", "priority": "HIGH", "category": "BUG"});
+    created_ticket(app, token, body).await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The admin assigns ticket `id` with `body`, asserting 200; returns the answer.
+pub async fn assign(app: &TestApp, c: &Cast, id: i64, body: Value) -> Value {
+    act_ok(app, id, "assign", &c.admin, body).await
+}
+
+/// The admin assigns ticket `id` to `c.dev` alone.
+pub async fn assign_dev(app: &TestApp, c: &Cast, id: i64) -> Value {
+    assign(app, c, id, json!({"assigned_to": [c.dev_id]})).await
+}
+
+/// The admin assigns `c.dev` alone, with these other fields (the dates), asserting 200.
+pub async fn assign_dev_with(app: &TestApp, c: &Cast, id: i64, fields: Value) -> Value {
+    let mut body = json!({"assigned_to": [c.dev_id]});
+    for (key, value) in fields.as_object().expect("an object of fields") {
+        body[key] = value.clone();
+    }
+    assign(app, c, id, body).await
+}
+
+/// The creator (`c.client`) rejects ticket `id` with `reason`, asserting 200; returns the answer.
+pub async fn reject(app: &TestApp, c: &Cast, id: i64, reason: &str) -> Value {
+    act_ok(app, id, "reject", &c.client, json!({ "comment": reason })).await
+}
+
+/// `token` comments on ticket `id`, asserting 200; returns the answer.
+pub async fn add_comment(app: &TestApp, id: i64, token: &str, comment: &str) -> Value {
+    act_ok(app, id, "add_comment", token, json!({ "comment": comment })).await
+}
+
+/// A ticket the client created and the admin assigned to `c.dev`, still NEW.
+pub async fn assigned_ticket(app: &TestApp, c: &Cast) -> i64 {
+    let id = new_ticket(app, &c.client).await;
+    assign_dev(app, c, id).await;
+    id
+}
+
+/// Takes a NEW ticket to IN_PROGRESS: the admin opens it and assigns `c.dev`, who starts work.
+pub async fn start_ticket(app: &TestApp, c: &Cast, id: i64) {
+    act_ok(app, id, "open_ticket", &c.admin, json!({})).await;
+    assign_dev(app, c, id).await;
+    act_ok(app, id, "start_work", &c.dev, json!({})).await;
 }
 
 /// Brings a new ticket to RESOLVED: open, assign, start, finish.
 pub async fn resolved_ticket(app: &TestApp, c: &Cast) -> i64 {
-    let id = new_ticket(app, &c.client).await;
-    for (path, token, body) in [
-        ("open_ticket", &c.admin, json!({})),
-        ("assign", &c.admin, json!({"assigned_to": [c.dev_id]})),
-        ("start_work", &c.dev, json!({})),
-        (
-            "finish_work",
-            &c.dev,
-            json!({"comment": "Fixed the login form"}),
-        ),
-    ] {
-        let (status, body) = app
-            .post(&format!("/api/tickets/{id}/{path}/"), token, body)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{path}: {body}");
-    }
+    let id = in_progress_ticket(app, c).await;
+    let body = json!({"comment": "Fixed the login form"});
+    act_ok(app, id, "finish_work", &c.dev, body).await;
     id
 }
 
@@ -97,41 +160,18 @@ async fn history_count(app: &TestApp, id: i64, token: &str) -> usize {
 async fn full_happy_path(app: TestApp) {
     let c = cast(&app).await;
     let id = resolved_ticket(&app, &c).await;
-    let (status, body) = app
-        .post(
-            &format!("/api/tickets/{id}/reject/"),
-            &c.client,
-            json!({"comment": "Still broken on Safari"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let body = reject(&app, &c, id, "Still broken on Safari").await;
     assert_eq!(body["status_display"], "In Progress");
-    let (status, _) = app
-        .post(
-            &format!("/api/tickets/{id}/finish_work/"),
-            &c.dev,
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let (status, body) = app
-        .post(&format!("/api/tickets/{id}/approve/"), &c.client, json!({}))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    act_ok(&app, id, "finish_work", &c.dev, json!({})).await;
+    let body = act_ok(&app, id, "approve", &c.client, json!({})).await;
     assert_eq!(
         body,
         json!({"message": "Status updated to Closed", "id": id, "project_name": "General", "status_display": "Closed"})
     );
-    let (_, detail) = app.get(&format!("/api/tickets/{id}/"), &c.client).await;
+    let detail = detail(&app, id, &c.client).await;
     assert_eq!(detail["status"], "CLOSED");
-    let comments: Vec<&str> = detail["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["comment"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        comments,
+        comments(&detail),
         [
             "Ticket approved and closed by client",
             "Work completed",
@@ -186,21 +226,7 @@ async fn concurrent_approve_and_reject_have_one_winner(app: TestApp) {
 
 async fn concurrent_finish_has_one_winner(app: TestApp) {
     let c = cast(&app).await;
-    let id = new_ticket(&app, &c.client).await;
-    app.post(
-        &format!("/api/tickets/{id}/open_ticket/"),
-        &c.admin,
-        json!({}),
-    )
-    .await;
-    app.post(
-        &format!("/api/tickets/{id}/assign/"),
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
-    app.post(&format!("/api/tickets/{id}/start_work/"), &c.dev, json!({}))
-        .await;
+    let id = in_progress_ticket(&app, &c).await;
     let before = history_count(&app, id, &c.admin).await;
     let finish = format!("/api/tickets/{id}/finish_work/");
     let (a, b) = race(

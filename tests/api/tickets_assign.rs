@@ -115,11 +115,10 @@ async fn numeric_strings_are_developer_ids(app: TestApp) {
     let c = cast(&app).await;
     let (dev2, _) = another(&app, "dev2", Role::Support).await;
     let id = new_ticket(&app, &c.client).await;
-    let body = act_ok(
+    let body = assign(
         &app,
+        &c,
         id,
-        "assign",
-        &c.admin,
         json!({"assigned_to": [c.dev_id.to_string(), format!(" {dev2} ")]}),
     )
     .await;
@@ -235,26 +234,15 @@ async fn date_format_and_range_messages(app: TestApp) {
         assert_eq!(got, json!({ field: [message] }), "{field} = {value}");
     }
     // The lower limits differ: 20 minutes is enough for an estimate, not for a due date.
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "estimated_resolution_time": at(Duration::minutes(20)),
-               "resolution_due_at": at(Duration::minutes(45))}),
-    )
-    .await;
+    let dates = json!({"estimated_resolution_time": at(Duration::minutes(20)),
+                       "resolution_due_at": at(Duration::minutes(45))});
+    assign_dev_with(&app, &c, id, dates).await;
     // Space-separated, offset and date-only forms are accepted.
     let tomorrow = (now + Duration::days(2)).format("%Y-%m-%d").to_string();
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": tomorrow,
-               "estimated_resolution_time": (now + Duration::hours(3)).format("%Y-%m-%d %H:%M:%S+00:00").to_string()}),
-    )
-    .await;
+    let offset = (now + Duration::hours(3)).format("%Y-%m-%d %H:%M:%S+00:00");
+    let dates =
+        json!({"resolution_due_at": tomorrow, "estimated_resolution_time": offset.to_string()});
+    assign_dev_with(&app, &c, id, dates).await;
     assert_eq!(
         detail(&app, id, &c.admin).await["resolution_due_at"],
         format!("{tomorrow} 00:00:00")
@@ -266,56 +254,28 @@ async fn cross_field_rule_applies_only_without_other_errors(app: TestApp) {
     let id = new_ticket(&app, &c.client).await;
     let due = iso(hours_ahead(2));
     let late = iso(hours_ahead(3));
-    let got = assign_error(
-        &app,
-        &c,
-        id,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": due, "estimated_resolution_time": late}),
-    )
-    .await;
-    assert_eq!(
-        got,
-        json!({"estimated_resolution_time": ["Estimated resolution time should not be after the resolution due date"]})
-    );
-    let got = assign_error(
-        &app,
-        &c,
-        id,
-        json!({"assigned_to": [], "resolution_due_at": due, "estimated_resolution_time": late}),
-    )
-    .await;
-    assert_eq!(
-        got,
-        json!({"assigned_to": ["At least one developer must be assigned"]})
-    );
-    let got = assign_error(
-        &app,
-        &c,
-        id,
-        json!({"assigned_to": [0], "resolution_due_at": due, "estimated_resolution_time": late}),
-    )
-    .await;
-    assert_eq!(
-        got,
-        json!({"assigned_to": {"0": ["Ensure this value is greater than or equal to 1."]}})
-    );
+    for (assigned_to, expected) in [
+        (
+            json!([c.dev_id]),
+            json!({"estimated_resolution_time": ["Estimated resolution time should not be after the resolution due date"]}),
+        ),
+        (
+            json!([]),
+            json!({"assigned_to": ["At least one developer must be assigned"]}),
+        ),
+        (
+            json!([0]),
+            json!({"assigned_to": {"0": ["Ensure this value is greater than or equal to 1."]}}),
+        ),
+    ] {
+        let body = json!({"assigned_to": assigned_to, "resolution_due_at": due, "estimated_resolution_time": late});
+        let got = assign_error(&app, &c, id, body).await;
+        assert_eq!(got, expected, "{assigned_to}");
+    }
     // Equal is fine; only one of them given is fine.
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": due, "estimated_resolution_time": due}),
-    )
-    .await;
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "estimated_resolution_time": late}),
-    )
-    .await;
+    let dates = json!({"resolution_due_at": due, "estimated_resolution_time": due});
+    assign_dev_with(&app, &c, id, dates).await;
+    assign_dev_with(&app, &c, id, json!({"estimated_resolution_time": late})).await;
 }
 
 async fn every_failing_field_is_reported_together_in_field_order(app: TestApp) {
@@ -341,26 +301,13 @@ async fn null_clears_a_date_and_omitting_it_keeps_it(app: TestApp) {
     let id = new_ticket(&app, &c.client).await;
     let due = hours_ahead(30);
     let estimate = hours_ahead(20);
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": iso(due), "estimated_resolution_time": iso(estimate)}),
-    )
-    .await;
+    let dates = json!({"resolution_due_at": iso(due), "estimated_resolution_time": iso(estimate)});
+    assign_dev_with(&app, &c, id, dates).await;
     let d = detail(&app, id, &c.admin).await;
     assert_eq!(d["resolution_due_at"], dt(due));
     assert_eq!(d["estimated_resolution_time"], dt(estimate));
 
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
+    assign_dev(&app, &c, id).await;
     let d = detail(&app, id, &c.admin).await;
     assert_eq!(d["resolution_due_at"], dt(due), "omitted: kept");
     assert_eq!(
@@ -369,25 +316,11 @@ async fn null_clears_a_date_and_omitting_it_keeps_it(app: TestApp) {
         "omitted: kept"
     );
 
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": null}),
-    )
-    .await;
+    assign_dev_with(&app, &c, id, json!({"resolution_due_at": null})).await;
     let d = detail(&app, id, &c.admin).await;
     assert_eq!(d["resolution_due_at"], Value::Null, "null: cleared");
     assert_eq!(d["estimated_resolution_time"], dt(estimate));
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "estimated_resolution_time": null}),
-    )
-    .await;
+    assign_dev_with(&app, &c, id, json!({"estimated_resolution_time": null})).await;
     assert_eq!(
         detail(&app, id, &c.admin).await["estimated_resolution_time"],
         Value::Null

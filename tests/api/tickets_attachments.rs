@@ -22,13 +22,7 @@ on_both_databases!(
 
 async fn upload_answers_200_and_keeps_name_type_and_size(app: TestApp) {
     let c = cast(&app).await;
-    let uploader = app
-        .create_user_with("uploader", Role::Client, "Up", "Loader", None)
-        .await;
-    let token = app.login("uploader").await["access"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (uploader, token) = named_user(&app, "uploader", Role::Client, "Up", "Loader").await;
     let id = new_ticket(&app, &token).await;
     let data: Vec<u8> = (0u8..=255).chain(0u8..10).collect();
     let form = Multipart::new().text("note", "ignored").file(
@@ -139,31 +133,21 @@ async fn upload_without_a_file_is_refused(app: TestApp) {
     assert_eq!(detail(&app, id, &c.client).await["attachments"], json!([]));
 }
 
+/// `GET .../attachments/{aid}/download/`, with `token` if any.
+async fn download(app: &TestApp, id: i64, aid: i64, token: Option<&str>) -> Raw {
+    let target = path(id, &format!("attachments/{aid}/download"));
+    raw(app, Method::GET, &target, token, None, "").await
+}
+
 async fn download_returns_the_raw_bytes_with_their_content_type(app: TestApp) {
     let c = cast(&app).await;
-    let id = new_ticket(&app, &c.client).await;
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
+    let id = assigned_ticket(&app, &c).await;
     let png: Vec<u8> = vec![
         0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0xff, 0xfe,
     ];
     let aid = upload(&app, id, &c.client, "shot.png", Some("image/png"), &png).await;
     for token in [&c.client, &c.dev, &c.admin] {
-        let r = raw(
-            &app,
-            Method::GET,
-            &path(id, &format!("attachments/{aid}/download")),
-            Some(token),
-            None,
-            "",
-        )
-        .await;
+        let r = download(&app, id, aid, Some(token)).await;
         assert_eq!(r.status, StatusCode::OK);
         assert_eq!(r.body, png);
         assert_eq!(r.header("content-type"), Some("image/png"));
@@ -174,42 +158,18 @@ async fn download_returns_the_raw_bytes_with_their_content_type(app: TestApp) {
         assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     }
     let untyped = upload(&app, id, &c.client, "blob", None, b"").await;
-    let r = raw(
-        &app,
-        Method::GET,
-        &path(id, &format!("attachments/{untyped}/download")),
-        Some(&c.client),
-        None,
-        "",
-    )
-    .await;
+    let r = download(&app, id, untyped, Some(&c.client)).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.is_empty());
     assert_eq!(r.header("content-type"), Some("application/octet-stream"));
-    let r = raw(
-        &app,
-        Method::GET,
-        &path(id, &format!("attachments/{aid}/download")),
-        None,
-        None,
-        "",
-    )
-    .await;
+    let r = download(&app, id, aid, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
 async fn attachment_deletion_follows_the_uploader_rules(app: TestApp) {
     let c = cast(&app).await;
     let (_, admin2) = another(&app, "admin2", Role::Admin).await;
-    let id = new_ticket(&app, &c.client).await;
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
+    let id = assigned_ticket(&app, &c).await;
     let by_client = upload(&app, id, &c.client, "c", None, b"c").await;
     let by_client2 = upload(&app, id, &c.client, "c2", None, b"c").await;
     let by_dev = upload(&app, id, &c.dev, "d", None, b"d").await;
@@ -248,12 +208,7 @@ async fn attachment_deletion_follows_the_uploader_rules(app: TestApp) {
         let (got_status, got) = app.delete(&target(aid), token).await;
         assert_eq!((got_status, &got), (status, &body), "delete {aid}");
     }
-    let left: Vec<i64> = detail(&app, id, &c.admin).await["attachments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_i64().unwrap())
-        .collect();
+    let left = attachment_ids(&detail(&app, id, &c.admin).await);
     assert_eq!(left, [by_client2]);
 }
 

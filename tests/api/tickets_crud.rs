@@ -47,26 +47,12 @@ const LIST_KEYS: [&str; 15] = [
 
 async fn list_items_have_the_ticket_list_shape_in_order(app: TestApp) {
     let (_, admin) = app.user_token("admin", Role::Admin).await;
-    let client_id = app
-        .create_user_with("jane", Role::Client, "Jane", "Doe", None)
-        .await;
-    let client = app.login("jane").await["access"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (client_id, client) = named_user(&app, "jane", Role::Client, "Jane", "Doe").await;
     let (dev_id, _) = app.user_token("dev", Role::Support).await;
-    let dev2_id = app
-        .create_user_with("dev2", Role::Support, "Sam", "Coder", None)
-        .await;
+    let (dev2_id, _) = named_user(&app, "dev2", Role::Support, "Sam", "Coder").await;
     let id = new_ticket(&app, &client).await;
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &admin,
-        json!({"assigned_to": [dev2_id, dev_id]}),
-    )
-    .await;
+    let both = json!({"assigned_to": [dev2_id, dev_id]});
+    act_ok(&app, id, "assign", &admin, both).await;
 
     let (status, body) = app.get("/api/tickets/", &client).await;
     assert_eq!(status, StatusCode::OK);
@@ -91,20 +77,12 @@ async fn list_is_newest_first(app: TestApp) {
     let a = new_ticket(&app, &c.client).await;
     let b = new_ticket(&app, &c.admin).await;
     let d = new_ticket(&app, &c.client).await;
-    let ids = |body: &Value| -> Vec<i64> {
-        body["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["id"].as_i64().unwrap())
-            .collect()
-    };
     let (_, body) = app.get("/api/tickets/", &c.admin).await;
-    assert_eq!(ids(&body), [d, b, a]);
+    assert_eq!(page_ids(&body), [d, b, a]);
     // Creation time decides, not the id.
     set_time(&app, a, "created_at", Some(chrono::Utc::now())).await;
     let (_, body) = app.get("/api/tickets/", &c.admin).await;
-    assert_eq!(ids(&body), [a, d, b]);
+    assert_eq!(page_ids(&body), [a, d, b]);
 }
 
 async fn list_paginates_twenty_per_page_with_absolute_links(app: TestApp) {
@@ -145,14 +123,12 @@ async fn list_paginates_twenty_per_page_with_absolute_links(app: TestApp) {
 
 async fn create_answers_the_hand_built_body(app: TestApp) {
     let c = cast(&app).await;
-    let (status, body) = app
-        .post(
-            "/api/tickets/",
-            &c.client,
-            json!({"title": "Down", "description": "All down", "project_name": "Portal", "priority": "LOW", "category": "SERVICE_DOWN"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let body = created_ticket(
+        &app,
+        &c.client,
+        json!({"title": "Down", "description": "All down", "project_name": "Portal", "priority": "LOW", "category": "SERVICE_DOWN"}),
+    )
+    .await;
     assert_eq!(
         keys(&body),
         [
@@ -194,13 +170,8 @@ async fn create_answers_the_hand_built_body(app: TestApp) {
 
 async fn created_by_name_falls_back_to_the_username_only_in_the_create_response(app: TestApp) {
     let c = cast(&app).await;
-    let (_, created) = app
-        .post(
-            "/api/tickets/",
-            &c.client,
-            json!({"title": "t", "description": "d"}),
-        )
-        .await;
+    let (_, created) =
+        post_ticket(&app, &c.client, json!({"title": "t", "description": "d"})).await;
     assert_eq!(created["created_by_name"], "client");
     let id = created["id"].as_i64().unwrap();
     assert_eq!(detail(&app, id, &c.client).await["created_by_name"], "");
@@ -210,17 +181,15 @@ async fn created_by_name_falls_back_to_the_username_only_in_the_create_response(
 
 async fn create_fills_defaults_and_ignores_read_only_keys(app: TestApp) {
     let c = cast(&app).await;
-    let (status, created) = app
-        .post(
-            "/api/tickets/",
-            &c.admin,
-            json!({"title": "  Spaces  ", "description": "d", "id": 999, "status": "CLOSED",
-                   "assigned_to": [c.dev_id], "created_by": 12345, "response_breached": true,
-                   "resolution_breached": true, "opened_at": "2020-01-01T00:00:00Z",
-                   "closed_at": "2020-01-01T00:00:00Z", "unknown": "x"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = created_ticket(
+        &app,
+        &c.admin,
+        json!({"title": "  Spaces  ", "description": "d", "id": 999, "status": "CLOSED",
+               "assigned_to": [c.dev_id], "created_by": 12345, "response_breached": true,
+               "resolution_breached": true, "opened_at": "2020-01-01T00:00:00Z",
+               "closed_at": "2020-01-01T00:00:00Z", "unknown": "x"}),
+    )
+    .await;
     let id = created["id"].as_i64().unwrap();
     assert_ne!(id, 999);
     assert_eq!(created["response_sla_minutes"], 120);
@@ -242,21 +211,20 @@ async fn create_fills_defaults_and_ignores_read_only_keys(app: TestApp) {
 
 async fn create_reports_field_errors_in_serializer_order(app: TestApp) {
     let c = cast(&app).await;
-    let (status, body) = app.post("/api/tickets/", &c.client, json!({})).await;
+    let (status, body) = post_ticket(&app, &c.client, json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         ordered(&body),
         r#"{"title":["This field is required."],"description":["This field is required."]}"#
     );
 
-    let (status, body) = app
-        .post(
-            "/api/tickets/",
-            &c.client,
-            json!({"category": "", "priority": "URGENT", "project_name": "p".repeat(151),
-                   "description": null, "title": "   "}),
-        )
-        .await;
+    let (status, body) = post_ticket(
+        &app,
+        &c.client,
+        json!({"category": "", "priority": "URGENT", "project_name": "p".repeat(151),
+               "description": null, "title": "   "}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         ordered(&body),
@@ -267,13 +235,12 @@ async fn create_reports_field_errors_in_serializer_order(app: TestApp) {
         )
     );
 
-    let (status, body) = app
-        .post(
-            "/api/tickets/",
-            &c.client,
-            json!({"title": "t".repeat(301), "description": true, "project_name": ""}),
-        )
-        .await;
+    let (status, body) = post_ticket(
+        &app,
+        &c.client,
+        json!({"title": "t".repeat(301), "description": true, "project_name": ""}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
@@ -283,13 +250,12 @@ async fn create_reports_field_errors_in_serializer_order(app: TestApp) {
     );
 
     // Admins may send the SLA fields, so theirs are validated.
-    let (status, body) = app
-        .post(
-            "/api/tickets/",
-            &c.admin,
-            json!({"title": "t", "description": "d", "response_due_at": "soon", "assigned_team": "t".repeat(101)}),
-        )
-        .await;
+    let (status, body) = post_ticket(
+        &app,
+        &c.admin,
+        json!({"title": "t", "description": "d", "response_due_at": "soon", "assigned_team": "t".repeat(101)}),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         ordered(&body),
@@ -319,21 +285,14 @@ async fn create_reports_field_errors_in_serializer_order(app: TestApp) {
 
 async fn developers_are_refused_only_after_validation(app: TestApp) {
     let c = cast(&app).await;
-    let (status, body) = app
-        .post("/api/tickets/", &c.dev, json!({"title": ""}))
-        .await;
+    let (status, body) = post_ticket(&app, &c.dev, json!({"title": ""})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body,
         json!({"title": ["This field may not be blank."], "description": ["This field is required."]})
     );
-    let (status, body) = app
-        .post(
-            "/api/tickets/",
-            &c.dev,
-            json!({"title": "t", "description": "d"}),
-        )
-        .await;
+    let valid = json!({"title": "t", "description": "d"});
+    let (status, body) = post_ticket(&app, &c.dev, valid).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         body,
@@ -345,16 +304,14 @@ async fn developers_are_refused_only_after_validation(app: TestApp) {
 
 async fn clients_cannot_set_sla_fields_or_the_team_when_creating(app: TestApp) {
     let c = cast(&app).await;
-    let (status, created) = app
-        .post(
-            "/api/tickets/",
-            &c.client,
-            json!({"title": "t", "description": "d", "priority": "HIGH",
-                   "response_due_at": "2035-01-01T00:00:00Z", "resolution_due_at": "not even a date",
-                   "estimated_resolution_time": "2035-01-01T00:00:00Z", "assigned_team": "VIP"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = created_ticket(
+        &app,
+        &c.client,
+        json!({"title": "t", "description": "d", "priority": "HIGH",
+               "response_due_at": "2035-01-01T00:00:00Z", "resolution_due_at": "not even a date",
+               "estimated_resolution_time": "2035-01-01T00:00:00Z", "assigned_team": "VIP"}),
+    )
+    .await;
     let id = created["id"].as_i64().unwrap();
     let d = detail(&app, id, &c.client).await;
     assert_eq!(
@@ -369,16 +326,14 @@ async fn clients_cannot_set_sla_fields_or_the_team_when_creating(app: TestApp) {
 
 async fn admins_can_set_sla_fields_and_the_team_when_creating(app: TestApp) {
     let c = cast(&app).await;
-    let (status, created) = app
-        .post(
-            "/api/tickets/",
-            &c.admin,
-            json!({"title": "t", "description": "d", "priority": "HIGH",
-                   "response_due_at": "2035-05-06T07:08:09+02:00", "resolution_due_at": "2035-06-01 10:00",
-                   "estimated_resolution_time": "2035-05-20", "assigned_team": " Network "}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let created = created_ticket(
+        &app,
+        &c.admin,
+        json!({"title": "t", "description": "d", "priority": "HIGH",
+               "response_due_at": "2035-05-06T07:08:09+02:00", "resolution_due_at": "2035-06-01 10:00",
+               "estimated_resolution_time": "2035-05-20", "assigned_team": " Network "}),
+    )
+    .await;
     assert_eq!(created["response_due_at"], "2035-05-06T05:08:09Z");
     assert_eq!(created["response_sla_minutes"], 30);
     let d = detail(&app, created["id"].as_i64().unwrap(), &c.admin).await;
@@ -388,22 +343,8 @@ async fn admins_can_set_sla_fields_and_the_team_when_creating(app: TestApp) {
     assert_eq!(d["assigned_team"], "Network");
 }
 
-const DETAIL_KEYS: [&str; 29] = [
-    "id",
-    "project_name",
-    "title",
-    "description",
-    "priority",
-    "priority_display",
-    "category",
-    "category_display",
-    "status",
-    "status_display",
-    "created_by",
-    "created_by_name",
-    "assigned_to",
-    "assigned_to_names",
-    "assigned_team",
+/// The detail repeats the list keys, then adds these.
+const DETAIL_ONLY_KEYS: [&str; 14] = [
     "response_due_at",
     "resolution_due_at",
     "response_breached",
@@ -420,22 +361,19 @@ const DETAIL_KEYS: [&str; 29] = [
     "history",
 ];
 
+fn detail_keys() -> Vec<&'static str> {
+    LIST_KEYS.iter().chain(&DETAIL_ONLY_KEYS).copied().collect()
+}
+
 async fn retrieve_returns_the_ticket_detail_shape(app: TestApp) {
     let c = cast(&app).await;
     let id = in_progress_ticket(&app, &c).await;
     let first = upload(&app, id, &c.client, "a.txt", Some("text/plain"), b"first").await;
     let second = upload(&app, id, &c.dev, "b.txt", Some("text/plain"), b"second").await;
-    act_ok(
-        &app,
-        id,
-        "add_comment",
-        &c.client,
-        json!({"comment": "Any news?"}),
-    )
-    .await;
+    add_comment(&app, id, &c.client, "Any news?").await;
 
     let d = detail(&app, id, &c.client).await;
-    assert_eq!(keys(&d), DETAIL_KEYS);
+    assert_eq!(keys(&d), detail_keys());
     assert_eq!(d["status"], "IN_PROGRESS");
     assert_eq!(d["status_display"], "In Progress");
     assert_eq!(d["response_sla_minutes"], 30);
@@ -447,13 +385,7 @@ async fn retrieve_returns_the_ticket_detail_shape(app: TestApp) {
     assert_eq!(d["resolved_at"], Value::Null);
     assert_eq!(d["closed_at"], Value::Null);
 
-    let attachment_ids: Vec<i64> = d["attachments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(attachment_ids, [second, first], "newest first");
+    assert_eq!(attachment_ids(&d), [second, first], "newest first");
     assert_eq!(
         comments(&d),
         [
@@ -493,7 +425,7 @@ async fn admin_patch_changes_fields_answers_the_detail_and_writes_no_history(app
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(keys(&body), DETAIL_KEYS);
+    assert_eq!(keys(&body), detail_keys());
     assert_eq!(body["title"], "New title");
     assert_eq!(body["description"], before["description"]);
     assert_eq!(body["priority_display"], "Low");
@@ -530,12 +462,7 @@ async fn put_requires_title_and_description(app: TestApp) {
     let c = cast(&app).await;
     let id = new_ticket(&app, &c.client).await;
     let (status, body) = app
-        .call(
-            Method::PUT,
-            &detail_path(id),
-            Some(&c.admin),
-            Some(json!({"priority": "LOW"})),
-        )
+        .put(&detail_path(id), &c.admin, json!({"priority": "LOW"}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -543,15 +470,14 @@ async fn put_requires_title_and_description(app: TestApp) {
         r#"{"title":["This field is required."],"description":["This field is required."]}"#
     );
     let (status, body) = app
-        .call(
-            Method::PUT,
+        .put(
             &detail_path(id),
-            Some(&c.admin),
-            Some(json!({"title": "T2", "description": "D2"})),
+            &c.admin,
+            json!({"title": "T2", "description": "D2"}),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(keys(&body), DETAIL_KEYS);
+    assert_eq!(keys(&body), detail_keys());
     assert_eq!(body["title"], "T2");
     assert_eq!(body["description"], "D2");
     assert_eq!(body["priority"], "HIGH", "omitted fields keep their value");

@@ -19,84 +19,53 @@ on_both_databases!(
     pagination_links_keep_the_filters,
 );
 
-fn ids(list: &Value) -> Vec<i64> {
-    list["results"]
-        .as_array()
-        .unwrap_or_else(|| panic!("not a page: {list}"))
-        .iter()
-        .map(|t| t["id"].as_i64().unwrap())
-        .collect()
-}
-
 async fn create(app: &TestApp, token: &str, body: Value) -> i64 {
     let mut full = json!({"title": "Ticket", "description": "Something"});
     for (k, v) in body.as_object().unwrap() {
         full[k] = v.clone();
     }
-    let (status, created) = app.post("/api/tickets/", token, full).await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
-    created["id"].as_i64().unwrap()
+    created_ticket(app, token, full).await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 async fn list(app: &TestApp, token: &str, query: &str) -> Vec<i64> {
     let (status, body) = app.get(&format!("/api/tickets/?{query}"), token).await;
     assert_eq!(status, StatusCode::OK, "{query}: {body}");
-    assert_eq!(body["count"], ids(&body).len(), "{query}");
-    ids(&body)
+    assert_eq!(body["count"], page_ids(&body).len(), "{query}");
+    page_ids(&body)
+}
+
+/// Each query lists exactly these tickets, in this order.
+async fn assert_lists(app: &TestApp, token: &str, cases: &[(&str, Vec<i64>)]) {
+    for (query, expected) in cases {
+        assert_eq!(&list(app, token, query).await, expected, "{query}");
+    }
 }
 
 async fn status_priority_and_category_filters_combine(app: TestApp) {
     let c = cast(&app).await;
-    let high_bug = create(
-        &app,
-        &c.client,
-        json!({"priority": "HIGH", "category": "BUG"}),
-    )
-    .await;
-    let low_bug = create(
-        &app,
-        &c.client,
-        json!({"priority": "LOW", "category": "BUG"}),
-    )
-    .await;
-    let high_down = create(
-        &app,
-        &c.client,
-        json!({"priority": "HIGH", "category": "SERVICE_DOWN"}),
-    )
-    .await;
+    let kind = |priority: &str, category: &str| json!({"priority": priority, "category": category});
+    let high_bug = create(&app, &c.client, kind("HIGH", "BUG")).await;
+    let low_bug = create(&app, &c.client, kind("LOW", "BUG")).await;
+    let high_down = create(&app, &c.client, kind("HIGH", "SERVICE_DOWN")).await;
     act_ok(&app, low_bug, "open_ticket", &c.admin, json!({})).await;
 
-    assert_eq!(
-        list(&app, &c.client, "status=NEW").await,
-        [high_down, high_bug]
-    );
-    assert_eq!(list(&app, &c.client, "status=OPENED").await, [low_bug]);
-    assert_eq!(
-        list(&app, &c.client, "status=CLOSED").await,
-        Vec::<i64>::new()
-    );
-    assert_eq!(
-        list(&app, &c.client, "priority=HIGH").await,
-        [high_down, high_bug]
-    );
-    assert_eq!(
-        list(&app, &c.client, "category=BUG").await,
-        [low_bug, high_bug]
-    );
-    assert_eq!(
-        list(&app, &c.client, "category=BUG&priority=HIGH").await,
-        [high_bug]
-    );
-    assert_eq!(
-        list(&app, &c.client, "category=SERVICE_DOWN&status=OPENED").await,
-        Vec::<i64>::new()
-    );
-    // Empty values do not filter; other parameters are ignored as before.
-    assert_eq!(
-        list(&app, &c.client, "status=&priority=&page_size=1&foo=bar").await,
-        [high_down, low_bug, high_bug]
-    );
+    let cases = [
+        ("status=NEW", vec![high_down, high_bug]),
+        ("status=OPENED", vec![low_bug]),
+        ("status=CLOSED", vec![]),
+        ("priority=HIGH", vec![high_down, high_bug]),
+        ("category=BUG", vec![low_bug, high_bug]),
+        ("category=BUG&priority=HIGH", vec![high_bug]),
+        ("category=SERVICE_DOWN&status=OPENED", vec![]),
+        // Empty values do not filter; other parameters are ignored as before.
+        (
+            "status=&priority=&page_size=1&foo=bar",
+            vec![high_down, low_bug, high_bug],
+        ),
+    ];
+    assert_lists(&app, &c.client, &cases).await;
 }
 
 async fn filters_stay_inside_the_callers_scope(app: TestApp) {
@@ -110,14 +79,7 @@ async fn filters_stay_inside_the_callers_scope(app: TestApp) {
         list(&app, &c.dev, "search=printer").await,
         Vec::<i64>::new()
     );
-    act_ok(
-        &app,
-        theirs,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
+    assign_dev(&app, &c, theirs).await;
     assert_eq!(
         list(&app, &c.dev, "search=printer&status=NEW").await,
         [theirs]
@@ -128,27 +90,20 @@ async fn filters_stay_inside_the_callers_scope(app: TestApp) {
 async fn search_matches_title_description_and_project_case_insensitively(app: TestApp) {
     let c = cast(&app).await;
     let by_title = create(&app, &c.client, json!({"title": "VPN drops every hour"})).await;
-    let by_description = create(
-        &app,
-        &c.client,
-        json!({"description": "The vpn client crashes"}),
-    )
-    .await;
+    let vpn_client = json!({"description": "The vpn client crashes"});
+    let by_description = create(&app, &c.client, vpn_client).await;
     let by_project = create(&app, &c.client, json!({"project_name": "Vpn Gateway"})).await;
     let unrelated = create(&app, &c.client, json!({"title": "Printer"})).await;
-    assert_eq!(
-        list(&app, &c.client, "search=VpN").await,
-        [by_project, by_description, by_title]
-    );
+    let cases = [
+        ("search=VpN", vec![by_project, by_description, by_title]),
+        ("search=printer", vec![unrelated]),
+        ("search=nothing-like-it", vec![]),
+    ];
+    assert_lists(&app, &c.client, &cases).await;
     assert_eq!(
         list(&app, &c.client, "search=%20vpn%20client%20").await,
         [by_description],
         "trimmed, then matched as one phrase"
-    );
-    assert_eq!(list(&app, &c.client, "search=printer").await, [unrelated]);
-    assert_eq!(
-        list(&app, &c.client, "search=nothing-like-it").await,
-        Vec::<i64>::new()
     );
     assert_eq!(list(&app, &c.client, "search=").await.len(), 4);
 }
@@ -160,16 +115,16 @@ async fn search_treats_percent_and_underscore_literally(app: TestApp) {
     let underscore = create(&app, &c.client, json!({"title": "error in user_id"})).await;
     let letter = create(&app, &c.client, json!({"title": "error in userXid"})).await;
     let backslash = create(&app, &c.client, json!({"title": r"path C:\temp"})).await;
-    assert_eq!(list(&app, &c.client, "search=100%25").await, [percent]);
-    assert_eq!(list(&app, &c.client, "search=user_id").await, [underscore]);
-    assert_eq!(list(&app, &c.client, "search=%25").await, [percent]);
-    assert_eq!(list(&app, &c.client, "search=_").await, [underscore]);
-    assert_eq!(list(&app, &c.client, "search=%5Ctemp").await, [backslash]);
-    assert_eq!(
-        list(&app, &c.client, "search=disk").await,
-        [digits, percent]
-    );
-    assert_eq!(list(&app, &c.client, "search=userxid").await, [letter]);
+    let cases = [
+        ("search=100%25", vec![percent]),
+        ("search=user_id", vec![underscore]),
+        ("search=%25", vec![percent]),
+        ("search=_", vec![underscore]),
+        ("search=%5Ctemp", vec![backslash]),
+        ("search=disk", vec![digits, percent]),
+        ("search=userxid", vec![letter]),
+    ];
+    assert_lists(&app, &c.client, &cases).await;
 }
 
 async fn ordering_by_created_at_priority_and_status(app: TestApp) {
@@ -182,37 +137,19 @@ async fn ordering_by_created_at_priority_and_status(app: TestApp) {
     act_ok(&app, low, "open_ticket", &c.admin, json!({})).await;
     set_status(&app, low, "CLOSED").await;
 
-    assert_eq!(list(&app, &c.client, "").await, [high2, medium, high, low]);
-    assert_eq!(
-        list(&app, &c.client, "ordering=-created_at").await,
-        [high2, medium, high, low]
-    );
-    assert_eq!(
-        list(&app, &c.client, "ordering=created_at").await,
-        [low, high, medium, high2]
-    );
-    // By meaning (LOW < MEDIUM < HIGH), newest first among equals.
-    assert_eq!(
-        list(&app, &c.client, "ordering=priority").await,
-        [low, medium, high2, high]
-    );
-    assert_eq!(
-        list(&app, &c.client, "ordering=-priority").await,
-        [high2, high, medium, low]
-    );
-    // Workflow order: NEW < OPENED < ... < CLOSED.
-    assert_eq!(
-        list(&app, &c.client, "ordering=status").await,
-        [high2, medium, high, low]
-    );
-    assert_eq!(
-        list(&app, &c.client, "ordering=-status").await,
-        [low, high, high2, medium]
-    );
-    assert_eq!(
-        list(&app, &c.client, "ordering=priority&status=NEW").await,
-        [medium, high2]
-    );
+    let cases = [
+        ("", vec![high2, medium, high, low]),
+        ("ordering=-created_at", vec![high2, medium, high, low]),
+        ("ordering=created_at", vec![low, high, medium, high2]),
+        // By meaning (LOW < MEDIUM < HIGH), newest first among equals.
+        ("ordering=priority", vec![low, medium, high2, high]),
+        ("ordering=-priority", vec![high2, high, medium, low]),
+        // Workflow order: NEW < OPENED < ... < CLOSED.
+        ("ordering=status", vec![high2, medium, high, low]),
+        ("ordering=-status", vec![low, high, high2, medium]),
+        ("ordering=priority&status=NEW", vec![medium, high2]),
+    ];
+    assert_lists(&app, &c.client, &cases).await;
 }
 
 async fn unknown_filter_values_name_the_field(app: TestApp) {
@@ -255,20 +192,11 @@ async fn several_bad_filters_are_reported_together(app: TestApp) {
 
 async fn pagination_links_keep_the_filters(app: TestApp) {
     let c = cast(&app).await;
+    let slow = |priority: &str| json!({"priority": priority, "title": "Slow page"});
     for _ in 0..22 {
-        create(
-            &app,
-            &c.client,
-            json!({"priority": "LOW", "title": "Slow page"}),
-        )
-        .await;
+        create(&app, &c.client, slow("LOW")).await;
     }
-    create(
-        &app,
-        &c.client,
-        json!({"priority": "HIGH", "title": "Slow page"}),
-    )
-    .await;
+    create(&app, &c.client, slow("HIGH")).await;
     let (status, page1) = app
         .get("/api/tickets/?priority=LOW&search=slow", &c.client)
         .await;
@@ -282,7 +210,7 @@ async fn pagination_links_keep_the_filters(app: TestApp) {
         .get("/api/tickets/?priority=LOW&page=2&search=slow", &c.client)
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(ids(&page2).len(), 2);
+    assert_eq!(page_ids(&page2).len(), 2);
     assert_eq!(page2["next"], Value::Null);
     assert_eq!(
         page2["previous"],

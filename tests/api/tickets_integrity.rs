@@ -32,6 +32,33 @@ fn post<'a>(action: &'a str, token: &'a str, body: Value, status: StatusCode) ->
     }
 }
 
+/// A request to the detail route itself.
+fn on_detail<'a>(
+    method: Method,
+    token: &'a str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Refused<'a> {
+    Refused {
+        method,
+        action: None,
+        token,
+        body,
+        status,
+    }
+}
+
+/// A DELETE of an action route.
+fn delete<'a>(action: &'a str, token: &'a str, status: StatusCode) -> Refused<'a> {
+    Refused {
+        method: Method::DELETE,
+        action: Some(action),
+        token,
+        body: None,
+        status,
+    }
+}
+
 async fn check_unchanged(app: &TestApp, id: i64, reader: &str, cases: Vec<Refused<'_>>) {
     let before = detail_bytes(app, id, reader).await;
     for case in cases {
@@ -65,15 +92,9 @@ async fn check_unchanged(app: &TestApp, id: i64, reader: &str, cases: Vec<Refuse
 async fn refused_requests_leave_an_in_progress_ticket_unchanged(app: TestApp) {
     let c = cast(&app).await;
     let id = in_progress_ticket(&app, &c).await;
-    act_ok(
-        &app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id], "resolution_due_at": iso(hours_ahead(50)),
-               "estimated_resolution_time": iso(hours_ahead(40))}),
-    )
-    .await;
+    let dates = json!({"resolution_due_at": iso(hours_ahead(50)),
+                       "estimated_resolution_time": iso(hours_ahead(40))});
+    assign_dev_with(&app, &c, id, dates).await;
     upload(
         &app,
         id,
@@ -83,37 +104,20 @@ async fn refused_requests_leave_an_in_progress_ticket_unchanged(app: TestApp) {
         b"attached",
     )
     .await;
-    act_ok(
-        &app,
-        id,
-        "add_comment",
-        &c.client,
-        json!({"comment": "Hello there"}),
-    )
-    .await;
+    add_comment(&app, id, &c.client, "Hello there").await;
     let bad = StatusCode::BAD_REQUEST;
     let forbidden = StatusCode::FORBIDDEN;
+    let bad_assign = |body: Value| post("assign", &c.admin, body, bad);
     let cases = vec![
-        post("assign", &c.admin, json!({"assigned_to": []}), bad),
-        post(
-            "assign",
-            &c.admin,
-            json!({"assigned_to": [c.dev_id, c.dev_id]}),
-            bad,
-        ),
-        post("assign", &c.admin, json!({"assigned_to": [999_999]}), bad),
-        post(
-            "assign",
-            &c.admin,
+        bad_assign(json!({"assigned_to": []})),
+        bad_assign(json!({"assigned_to": [c.dev_id, c.dev_id]})),
+        bad_assign(json!({"assigned_to": [999_999]})),
+        bad_assign(
             json!({"assigned_to": [c.dev_id], "resolution_due_at": null, "estimated_resolution_time": "bad"}),
-            bad,
         ),
-        post(
-            "assign",
-            &c.admin,
+        bad_assign(
             json!({"assigned_to": [c.dev_id], "resolution_due_at": iso(hours_ahead(2)),
                    "estimated_resolution_time": iso(hours_ahead(3))}),
-            bad,
         ),
         post(
             "assign",
@@ -145,55 +149,38 @@ async fn refused_requests_leave_an_in_progress_ticket_unchanged(app: TestApp) {
             bad,
         ),
         post("add_attachment", &c.client, json!({}), bad),
-        Refused {
-            method: Method::DELETE,
-            action: Some("delete_attachment/999999"),
-            token: &c.client,
-            body: None,
-            status: StatusCode::NOT_FOUND,
-        },
-        Refused {
-            method: Method::PATCH,
-            action: None,
-            token: &c.admin,
-            body: Some(json!({"status": "CLOSED"})),
-            status: bad,
-        },
-        Refused {
-            method: Method::PATCH,
-            action: None,
-            token: &c.admin,
-            body: Some(json!({"assigned_to": []})),
-            status: bad,
-        },
-        Refused {
-            method: Method::PATCH,
-            action: None,
-            token: &c.admin,
-            body: Some(json!({"title": "", "priority": "NOPE"})),
-            status: bad,
-        },
-        Refused {
-            method: Method::PUT,
-            action: None,
-            token: &c.admin,
-            body: Some(json!({"title": "Only a title"})),
-            status: bad,
-        },
-        Refused {
-            method: Method::PATCH,
-            action: None,
-            token: &c.client,
-            body: Some(json!({"title": "Mine"})),
-            status: forbidden,
-        },
-        Refused {
-            method: Method::DELETE,
-            action: None,
-            token: &c.dev,
-            body: None,
-            status: forbidden,
-        },
+        delete("delete_attachment/999999", &c.client, StatusCode::NOT_FOUND),
+        on_detail(
+            Method::PATCH,
+            &c.admin,
+            Some(json!({"status": "CLOSED"})),
+            bad,
+        ),
+        on_detail(
+            Method::PATCH,
+            &c.admin,
+            Some(json!({"assigned_to": []})),
+            bad,
+        ),
+        on_detail(
+            Method::PATCH,
+            &c.admin,
+            Some(json!({"title": "", "priority": "NOPE"})),
+            bad,
+        ),
+        on_detail(
+            Method::PUT,
+            &c.admin,
+            Some(json!({"title": "Only a title"})),
+            bad,
+        ),
+        on_detail(
+            Method::PATCH,
+            &c.client,
+            Some(json!({"title": "Mine"})),
+            forbidden,
+        ),
+        on_detail(Method::DELETE, &c.dev, None, forbidden),
     ];
     check_unchanged(&app, id, &c.admin, cases).await;
 }
@@ -218,20 +205,8 @@ async fn refused_requests_leave_a_resolved_ticket_unchanged(app: TestApp) {
         post("approve", &c.dev, json!({}), forbidden),
         post("finish_work", &c.dev, json!({}), bad),
         post("start_work", &c.dev, json!({}), bad),
-        Refused {
-            method: Method::DELETE,
-            action: Some(&delete_att),
-            token: &c.admin,
-            body: None,
-            status: forbidden,
-        },
-        Refused {
-            method: Method::DELETE,
-            action: Some(&delete_att),
-            token: &c.dev,
-            body: None,
-            status: forbidden,
-        },
+        delete(&delete_att, &c.admin, forbidden),
+        delete(&delete_att, &c.dev, forbidden),
     ];
     check_unchanged(&app, id, &c.client, cases).await;
 }

@@ -8,8 +8,12 @@ use reqwest::header::{HeaderMap, CONTENT_TYPE};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+pub use crate::common::keys;
 use crate::common::TestApp;
-pub use crate::tickets::{cast, new_ticket, resolved_ticket, Cast};
+pub use crate::tickets::{
+    add_comment, assign, assign_dev, assign_dev_with, assigned_ticket, cast, created_ticket,
+    named_user, new_ticket, post_ticket, reject, resolved_ticket, start_ticket, Cast,
+};
 
 pub const NO_TICKET: &str = "No Ticket matches the given query.";
 pub const NO_PERMISSION: &str = "You do not have permission to perform this action.";
@@ -257,6 +261,18 @@ pub fn history(detail: &Value) -> &Vec<Value> {
     detail["history"].as_array().expect("history array")
 }
 
+/// Asserts that the newest history entry went `from` → `to` with `comment`; returns the entry.
+pub fn assert_last_step<'a>(detail: &'a Value, from: &str, to: &str, comment: &str) -> &'a Value {
+    let h = &history(detail)[0];
+    let step = |key: &str| h[key].as_str();
+    assert_eq!(
+        (step("status_from"), step("status_to"), step("comment")),
+        (Some(from), Some(to), Some(comment)),
+        "{h}"
+    );
+    h
+}
+
 pub fn comments(detail: &Value) -> Vec<String> {
     history(detail)
         .iter()
@@ -264,11 +280,23 @@ pub fn comments(detail: &Value) -> Vec<String> {
         .collect()
 }
 
-pub fn keys(v: &Value) -> Vec<&str> {
-    v.as_object()
-        .expect("an object")
-        .keys()
-        .map(String::as_str)
+/// The ticket ids of a list page, in order.
+pub fn page_ids(page: &Value) -> Vec<i64> {
+    page["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a page: {page}"))
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// The attachment ids of a ticket detail, in order.
+pub fn attachment_ids(detail: &Value) -> Vec<i64> {
+    detail["attachments"]
+        .as_array()
+        .expect("attachments array")
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
         .collect()
 }
 
@@ -286,16 +314,8 @@ pub async fn opened_ticket(app: &TestApp, c: &Cast) -> i64 {
 
 /// A ticket the client created, opened, assigned to `c.dev` and started.
 pub async fn in_progress_ticket(app: &TestApp, c: &Cast) -> i64 {
-    let id = opened_ticket(app, c).await;
-    act_ok(
-        app,
-        id,
-        "assign",
-        &c.admin,
-        json!({"assigned_to": [c.dev_id]}),
-    )
-    .await;
-    act_ok(app, id, "start_work", &c.dev, json!({})).await;
+    let id = new_ticket(app, &c.client).await;
+    start_ticket(app, c, id).await;
     id
 }
 

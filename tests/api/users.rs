@@ -165,12 +165,7 @@ async fn admin_lists_users_newest_first(app: TestApp) {
     assert_eq!(usernames, ["admin", "user02", "user01", "user00"]);
     let first = &body["results"][1];
     assert_eq!(first["id"], ids[2]);
-    let keys: Vec<&str> = first
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(first);
     assert_eq!(
         keys,
         [
@@ -295,12 +290,7 @@ async fn create_reports_every_field_error_in_contract_order(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = crate::common::keys(&body);
     assert_eq!(
         keys,
         [
