@@ -3,9 +3,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Ticket status: `NEW` (New), `OPENED` (Opened), `IN_PROGRESS` (In Progress), `RESOLVED`
+/// (Resolved), `WAITING_APPROVAL` (Waiting for Client Approval), `CLOSED` (Closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(example = "IN_PROGRESS")]
 pub enum Status {
     #[default]
     New,
@@ -72,8 +76,10 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Ticket priority: `HIGH` (High), `MEDIUM` (Medium, the default), `LOW` (Low).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(example = "HIGH")]
 pub enum Priority {
     High,
     #[default]
@@ -127,8 +133,11 @@ impl Priority {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+/// Ticket category: `BUG` (Bug), `PROBLEM` (Problem, the default), `SERVICE_DOWN` (Service Down),
+/// `NEW_FEATURE` (New Feature Request).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(example = "BUG")]
 pub enum Category {
     Bug,
     #[default]

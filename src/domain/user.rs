@@ -2,8 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A user's role: `CLIENT` (Client), `ADMIN` (Admin), `SUPPORT` (Developer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
+#[schema(example = "CLIENT")]
 pub enum Role {
     Client,
     Admin,

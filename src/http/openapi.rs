@@ -24,6 +24,8 @@ use utoipa::openapi::{RefOr, Response as OaResponse};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 use crate::app::AppState;
+use crate::domain::ticket::{Category, Priority, Status};
+use crate::domain::user::Role;
 use crate::error::Error;
 
 /// Where the document is served.
@@ -305,48 +307,6 @@ pub struct IsoDateTime(String);
 #[derive(ToSchema)]
 #[schema(example = "2030-01-01T12:00:00Z")]
 pub struct DateTimeInput(String);
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "HIGH")]
-/// Ticket priority: `HIGH` (High), `MEDIUM` (Medium, the default), `LOW` (Low).
-pub enum Priority {
-    High,
-    Medium,
-    Low,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "BUG")]
-/// Ticket category: `BUG` (Bug), `PROBLEM` (Problem, the default), `SERVICE_DOWN` (Service Down),
-/// `NEW_FEATURE` (New Feature Request).
-pub enum Category {
-    Bug,
-    Problem,
-    ServiceDown,
-    NewFeature,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "IN_PROGRESS")]
-/// Ticket status: `NEW` (New), `OPENED` (Opened), `IN_PROGRESS` (In Progress), `RESOLVED`
-/// (Resolved), `WAITING_APPROVAL` (Waiting for Client Approval), `CLOSED` (Closed).
-pub enum Status {
-    New,
-    Opened,
-    InProgress,
-    Resolved,
-    WaitingApproval,
-    Closed,
-}
-
-#[derive(ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "CLIENT")]
-/// A user's role: `CLIENT` (Client), `ADMIN` (Admin), `SUPPORT` (Developer).
-pub enum Role {
-    Client,
-    Admin,
-    Support,
-}
 
 #[derive(ToSchema)]
 #[schema(rename_all = "SCREAMING_SNAKE_CASE", example = "SYSTEM")]
