@@ -1,6 +1,5 @@
 //! Builds the application (state, router, layers) and serves it with graceful shutdown.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
@@ -8,53 +7,10 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::auth::jwt::JwtKeys;
 use crate::config::Config;
 use crate::db::Db;
-use crate::notify::provider::Provider;
-use crate::notify::worker::{Health, Worker};
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    pub jwt: Arc<JwtKeys>,
-    /// Woken when a step enqueues notifications, so the worker sends at once.
-    pub outbox: Arc<tokio::sync::Notify>,
-    /// The configured WhatsApp provider.
-    pub provider: Arc<Provider>,
-    /// What the delivery worker has done (health and metrics).
-    pub worker: Arc<Health>,
-    /// Real-time pushes of in-app notifications to connected clients.
-    pub push: crate::notify::push::Hub,
-    pub auth_cache: Arc<crate::auth::cache::AuthCache>,
-    pub login_throttle: Arc<crate::auth::throttle::LoginThrottle>,
-}
-
-impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
-        let jwt = JwtKeys::new(
-            config.secret_key.expose(),
-            config.access_token_lifetime,
-            config.refresh_token_lifetime,
-        );
-        AppState {
-            db,
-            jwt: Arc::new(jwt),
-            outbox: Arc::new(tokio::sync::Notify::new()),
-            provider: Arc::new(Provider::from_config(&config)),
-            worker: Arc::new(Health::default()),
-            push: crate::notify::push::hub(),
-            auth_cache: Arc::new(crate::auth::cache::AuthCache::new(config.auth_cache_ttl)),
-            login_throttle: Arc::new(crate::auth::throttle::LoginThrottle::new(
-                config.login_max_failures,
-                config.login_lockout,
-            )),
-            config: Arc::new(config),
-        }
-    }
-}
+use crate::notify::worker::Worker;
+use crate::state::AppState;
 
 fn cors_layer(config: &Config) -> Option<CorsLayer> {
     if config.cors_allowed_origins.is_empty() {

@@ -6,11 +6,11 @@ use std::io::{BufRead, IsTerminal};
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::app::AppState;
 use crate::config::{Config, WhatsAppProviderKind};
 use crate::db::{self, Db};
 use crate::domain::phone::WhatsAppNumber;
 use crate::domain::user::Role;
+use crate::state::AppState;
 
 #[derive(Parser, Debug)]
 #[command(

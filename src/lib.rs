@@ -13,4 +13,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod notify;
+pub mod service;
+pub mod state;
 pub mod telemetry;

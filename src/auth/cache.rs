@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use crate::auth::extract::AuthUser;
+use crate::auth::AuthUser;
 
 /// Entries beyond this are dropped wholesale; the cache refills from the database.
 const MAX_ENTRIES: usize = 50_000;

@@ -1,10 +1,14 @@
-//! Authentication: tokens, password hashes and the request extractor.
+//! Authentication: tokens (SimpleJWT-compatible), password hashes, login throttling, the cache
+//! of authenticated users and the `AuthUser` type. The request extractor is HTTP's
+//! (`http::extract`).
 
 pub mod cache;
-pub mod extract;
 pub mod jwt;
 pub mod password;
 pub mod throttle;
+pub mod user;
+
+pub use user::AuthUser;
 
 /// At most one password computation per core: each argon2 run holds ~19 MiB, and a login burst
 /// must queue rather than fill memory and starve the request threads.

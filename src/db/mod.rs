@@ -14,6 +14,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+/// The error of every storage call; callers above `db/` name it, never the driver.
+pub type DbError = sqlx::Error;
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Postgres(PgPool),

@@ -5,7 +5,6 @@ use axum::Json;
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::auth::jwt::{Claims, TokenError, TokenType};
 use crate::auth::password::Verification;
 use crate::db;
@@ -14,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::http::body::{Body, Fields, Str};
 use crate::http::client_ip::ClientIp;
 use crate::http::users::login_user_json;
+use crate::state::AppState;
 
 const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 

@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The client's address; `None` only when the server runs without connect info.
 pub struct ClientIp(pub Option<IpAddr>);

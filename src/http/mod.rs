@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod extract;
 pub mod health;
 pub mod middleware;
 pub mod notifications;
@@ -20,8 +21,8 @@ use axum::http::{HeaderMap, Method, Uri};
 use axum::routing::{delete, get, post, put};
 use axum::Router;
 
-use crate::app::AppState;
-use crate::error::{Error, Result};
+use crate::error::Error;
+use crate::state::AppState;
 
 /// Every route of the API, with the original's trailing slashes.
 pub fn api_router(config: &crate::config::Config) -> Router<AppState> {
@@ -125,12 +126,6 @@ fn ticket_routes(max_attachment_bytes: usize) -> Router<AppState> {
         )
 }
 
-/// A path id: a non-number is DRF's plain 404, like an unmatched route. Any integer, `0` and
-/// negatives included, is a lookup that finds nothing: "No <Model> matches the given query.".
-pub fn parse_id(raw: &str) -> Result<i64> {
-    raw.parse::<i64>().map_err(|_| Error::NotFoundPlain)
-}
-
 /// Unknown routes answer JSON, not Django's HTML page.
 pub async fn not_found() -> Error {
     Error::NotFoundPlain
@@ -151,10 +146,10 @@ pub async fn method_not_allowed(
     {
         return Error::MethodNotAllowed(method);
     }
-    let user = match crate::auth::extract::bearer_token(&headers) {
+    let user = match crate::http::extract::bearer_token(&headers) {
         Err(e) => return e,
         Ok(None) => return Error::Unauthenticated,
-        Ok(Some(token)) => match crate::auth::extract::authenticate(&state, &token).await {
+        Ok(Some(token)) => match crate::http::extract::authenticate(&state, &token).await {
             Ok(user) => user,
             Err(e) => return e,
         },

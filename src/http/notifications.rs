@@ -5,14 +5,14 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
-use crate::auth::extract::AuthUser;
+use crate::auth::AuthUser;
 use crate::db::notifications::{self as store, Filter, NotificationRow};
 use crate::domain::datetime::{format_dt, now};
 use crate::domain::ticket::display_name;
 use crate::error::{Error, Result};
+use crate::http::extract::parse_id;
 use crate::http::pagination::PageRequest;
-use crate::http::parse_id;
+use crate::state::AppState;
 
 const TYPES: [&str; 3] = ["EMAIL", "WHATSAPP", "SYSTEM"];
 const STATUSES: [&str; 3] = ["PENDING", "SENT", "FAILED"];
@@ -304,7 +304,7 @@ pub async fn retry(
         ));
     }
     store::requeue_failed(&state.db, &row.notification_type, Some(row.id), now()).await?;
-    crate::notify::wake(&state);
+    state.outbox.notify_one();
     let row = store::get(&state.db, &f)
         .await?
         .ok_or(Error::NotFound("NotificationLog"))?;
@@ -323,7 +323,7 @@ pub async fn retry_failed(
     let channel = choice(&page, "notification_type", &["EMAIL", "WHATSAPP"], true)?
         .unwrap_or_else(|| "WHATSAPP".into());
     let n = store::requeue_failed(&state.db, &channel, None, now()).await?;
-    crate::notify::wake(&state);
+    state.outbox.notify_one();
     tracing::info!(count = n, channel = %channel, by = user.id, "failed notifications re-queued");
     Ok(Json(
         json!({"message": format!("{n} notification(s) queued for retry"), "count": n}),

@@ -23,10 +23,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement
 use utoipa::openapi::{RefOr, Response as OaResponse};
 use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
-use crate::app::AppState;
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::user::Role;
 use crate::error::Error;
+use crate::state::AppState;
 
 /// Where the document is served.
 pub const SCHEMA_PATH: &str = "/api/schema/";

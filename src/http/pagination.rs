@@ -5,9 +5,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::db::PageRow;
 use crate::error::Error;
+use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
 

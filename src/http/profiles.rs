@@ -4,14 +4,14 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
-use crate::auth::extract::AuthUser;
+use crate::auth::AuthUser;
 use crate::db::{self, users::UserPatch, users::UserRow};
 use crate::domain::datetime::{format_dt, now};
 use crate::error::{Error, Result};
 use crate::http::body::{Body, Field, Fields, Str};
+use crate::http::extract::parse_id;
 use crate::http::pagination::PageRequest;
-use crate::http::parse_id;
+use crate::state::AppState;
 
 fn profile_json(u: &UserRow) -> Value {
     json!({

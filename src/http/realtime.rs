@@ -14,9 +14,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::app::AppState;
-use crate::auth::extract::{authenticate, bearer_token, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::{Error, Result};
+use crate::http::extract::{authenticate, bearer_token};
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct TokenQuery {

@@ -10,8 +10,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::app::AppState;
-use crate::auth::extract::AuthUser;
+use crate::auth::AuthUser;
 use crate::db::tickets::{
     self as store, AttachmentRow, HistoryRow, ListFilter, Person, Scope, TicketRow, TicketUpdate,
     WriteError,
@@ -29,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::http::body::{Field, Fields, RawBody, Str};
 use crate::http::pagination::PageRequest;
 use crate::http::users::user_brief_json;
+use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------
 // JSON shapes (contract §4)
@@ -403,10 +403,10 @@ pub async fn create(
         resolution_due_at: f.resolution_due_at.value(),
         estimated_resolution_time: f.estimated_resolution_time.value(),
     };
-    let mut planned = crate::notify::plan_create(&state, &new, &user, &transition).await?;
+    let mut planned = crate::notify::plan_create(&state.db, &new, &user, &transition).await?;
     let id = store::create(&state.db, &new, &planned.rows, at).await?;
     planned.set_ticket_id(id);
-    crate::notify::committed(&state, planned).await;
+    crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
     tracing::info!(ticket_id = id, by = user.id, "ticket created");
     let body = json!({
         "id": id,
@@ -587,10 +587,11 @@ async fn run_step(
         let mut u = updated_row(&ticket, &tr);
         adjust(&mut u);
         refresh_flags(&ticket, &mut u, tr.at);
-        let planned = crate::notify::plan_step(state, &ticket, &u, &ts.assigned_to, &tr).await?;
+        let planned =
+            crate::notify::plan_step(&state.db, &ticket, &u, &ts.assigned_to, &tr).await?;
         match store::commit_step(&state.db, &ticket, user.id, &tr, &u, &planned.rows).await {
             Ok(()) => {
-                crate::notify::committed(state, planned).await;
+                crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
                 tracing::info!(ticket_id = ticket.id, by = user.id, from = %tr.from, to = %tr.to, "workflow step");
                 return Ok((ticket, tr));
             }

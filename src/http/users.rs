@@ -6,8 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
-use crate::auth::extract::Admin;
 use crate::db::{self, users::UserPatch, users::UserRow};
 use crate::domain::datetime::{format_dt, now};
 use crate::domain::phone::WhatsAppNumber;
@@ -15,8 +13,10 @@ use crate::domain::ticket::display_name;
 use crate::domain::user::Role;
 use crate::error::{Error, Result};
 use crate::http::body::{is_valid_email, Body, Field, Fields, Str};
+use crate::http::extract::parse_id;
+use crate::http::extract::Admin;
 use crate::http::pagination::PageRequest;
-use crate::http::parse_id;
+use crate::state::AppState;
 
 /// UserList: users list, retrieve, create response and `by_role` items.
 pub fn user_list_json(u: &UserRow) -> Value {

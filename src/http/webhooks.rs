@@ -8,11 +8,11 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::app::AppState;
 use crate::db::notifications::{apply_delivery_status, CallbackOutcome};
 use crate::domain::datetime::now;
 use crate::error::{Error, Result};
 use crate::notify::signature::{validate_meta, validate_twilio};
+use crate::state::AppState;
 
 fn forbidden(why: &str) -> Error {
     Error::ForbiddenDetail(why.to_string())

@@ -8,11 +8,11 @@ pub mod signature;
 pub mod templates;
 pub mod worker;
 
-use crate::app::AppState;
-use crate::auth::extract::AuthUser;
+use crate::auth::AuthUser;
 use crate::db::notifications::NewNotification;
 use crate::db::tickets::{NewTicket, TicketRow, TicketUpdate};
 use crate::db::users::UserRow;
+use crate::db::Db;
 use crate::domain::ticket::{display_name, Status};
 use crate::domain::workflow::Transition;
 use crate::error::Result;
@@ -30,10 +30,10 @@ fn recipient(u: &UserRow) -> Recipient {
 }
 
 /// Loads the admins, the creator and the developers in one query and sorts them into roles.
-async fn people(state: &AppState, creator: i64, developers: &[i64]) -> Result<People> {
+async fn people(db: &Db, creator: i64, developers: &[i64]) -> Result<People> {
     let mut ids = vec![creator];
     ids.extend_from_slice(developers);
-    let rows = crate::db::users::admins_and(&state.db, &ids).await?;
+    let rows = crate::db::users::admins_and(db, &ids).await?;
     Ok(People {
         creator: rows.iter().find(|u| u.id == creator).map(recipient),
         admins: rows
@@ -87,12 +87,12 @@ fn names_of(people: &People, ids: &[i64]) -> Vec<String> {
 
 /// The notification rows a ticket creation enqueues.
 pub async fn plan_create(
-    state: &AppState,
+    db: &Db,
     t: &NewTicket,
     by: &AuthUser,
     tr: &Transition,
 ) -> Result<Planned> {
-    let people = people(state, by.id, &[]).await?;
+    let people = people(db, by.id, &[]).await?;
     let facts = TicketFacts {
         id: 0,
         title: t.title.clone(),
@@ -136,7 +136,7 @@ pub async fn plan_create(
 
 /// The notification rows a workflow step enqueues; `assigned` is the set before the step.
 pub async fn plan_step(
-    state: &AppState,
+    db: &Db,
     before: &TicketRow,
     after: &TicketUpdate,
     assigned: &[i64],
@@ -150,7 +150,7 @@ pub async fn plan_step(
     let people = if tr.events.is_empty() {
         People::default()
     } else {
-        people(state, before.created_by_id, developers).await?
+        people(db, before.created_by_id, developers).await?
     };
     let creator_name = display_name(
         &before.creator_first_name,
@@ -203,13 +203,9 @@ pub async fn plan_step(
     })
 }
 
-/// Tells the delivery worker that rows were enqueued.
-pub fn wake(state: &AppState) {
-    state.outbox.notify_one();
-}
-
-/// After a step committed its rows: count them, wake the worker, push the in-app ones.
-pub async fn committed(state: &AppState, planned: Planned) {
+/// After a step committed its rows: count them, wake this process's worker (`wake`) and the other
+/// replicas', push the in-app ones to connected clients (`hub`).
+pub async fn committed(db: &Db, wake: &tokio::sync::Notify, hub: &push::Hub, planned: Planned) {
     let rows = &planned.rows;
     for channel in ["WHATSAPP", "SYSTEM"] {
         let n = rows
@@ -223,10 +219,10 @@ pub async fn committed(state: &AppState, planned: Planned) {
     let deliver = rows.iter().any(|r| r.status == "PENDING");
     if deliver {
         // This process's worker at once; the other replicas' through `publish`.
-        wake(state);
+        wake.notify_one();
     }
     let pushes = push::pushes(&planned.events, rows, &planned.snapshot);
     if !pushes.is_empty() || deliver {
-        push::publish(&state.db, &state.push, pushes, deliver).await;
+        push::publish(db, hub, pushes, deliver).await;
     }
 }

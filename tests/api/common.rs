@@ -5,10 +5,10 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use incident::app::AppState;
 use incident::config::Config;
 use incident::db::{self, Db};
 use incident::domain::user::Role;
+use incident::state::AppState;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -1,44 +1,15 @@
-//! The `AuthUser` extractor: SimpleJWT's `JWTAuthentication` (Bearer header, access token, user
-//! loaded and checked active on every request).
+//! The `AuthUser` and `Admin` extractors: SimpleJWT's `JWTAuthentication` (Bearer header, access
+//! token, user loaded and checked active on every request).
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
-use crate::app::AppState;
 use crate::auth::jwt::TokenType;
-use crate::domain::user::Role;
+use crate::auth::user::AuthUser;
 use crate::error::{Error, Result};
-
-/// The authenticated caller.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub id: i64,
-    pub username: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub role: Role,
-}
-
-impl AuthUser {
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// 403 with DRF's default detail unless the caller is an admin.
-    pub fn require_admin(&self) -> Result<()> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied)
-        }
-    }
-
-    pub fn display_name(&self) -> String {
-        crate::domain::ticket::display_name(&self.first_name, &self.last_name, &self.username)
-    }
-}
+use crate::state::AppState;
 
 /// The raw token of a `Bearer` header: `Ok(None)` when the header is absent or another scheme
 /// (anonymous), an error when it is `Bearer` with no value or more than one.
@@ -129,4 +100,10 @@ impl FromRequestParts<AppState> for AuthUser {
         parts.extensions.insert(user.clone());
         Ok(user)
     }
+}
+
+/// A path id: a non-number is DRF's plain 404, like an unmatched route. Any integer, `0` and
+/// negatives included, is a lookup that finds nothing: "No <Model> matches the given query.".
+pub fn parse_id(raw: &str) -> Result<i64> {
+    raw.parse::<i64>().map_err(|_| Error::NotFoundPlain)
 }

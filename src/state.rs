@@ -1,0 +1,56 @@
+//! `AppState`: what every handler and use case shares (the database, configuration, token keys,
+//! the worker's wake-up and health, the push hub, caches). It sits below the router and the
+//! service layer that use it, and above `notify`, `auth` and `db`, which it only holds.
+
+use std::sync::Arc;
+
+use crate::auth::cache::AuthCache;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::db::Db;
+use crate::notify::provider::Provider;
+use crate::notify::push::{self, Hub};
+use crate::notify::worker::Health;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub jwt: Arc<JwtKeys>,
+    /// Woken when a step enqueues notifications, so the worker sends at once.
+    pub outbox: Arc<tokio::sync::Notify>,
+    /// The configured WhatsApp provider.
+    pub provider: Arc<Provider>,
+    /// What the delivery worker has done (health and metrics).
+    pub worker: Arc<Health>,
+    /// Real-time pushes of in-app notifications to connected clients.
+    pub push: Hub,
+    pub auth_cache: Arc<AuthCache>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> AppState {
+        let jwt = JwtKeys::new(
+            config.secret_key.expose(),
+            config.access_token_lifetime,
+            config.refresh_token_lifetime,
+        );
+        AppState {
+            db,
+            jwt: Arc::new(jwt),
+            outbox: Arc::new(tokio::sync::Notify::new()),
+            provider: Arc::new(Provider::from_config(&config)),
+            worker: Arc::new(Health::default()),
+            push: push::hub(),
+            auth_cache: Arc::new(AuthCache::new(config.auth_cache_ttl)),
+            login_throttle: Arc::new(LoginThrottle::new(
+                config.login_max_failures,
+                config.login_lockout,
+            )),
+            config: Arc::new(config),
+        }
+    }
+}
