@@ -1,59 +1,75 @@
-//! The one error type of the HTTP layer; `IntoResponse` writes the DRF/SimpleJWT body shapes
-//! the original's clients already parse (contract §1.3).
+//! The one error type of the application, named by meaning, and the only place that turns an
+//! error into the DRF/SimpleJWT status and body the original's clients already parse (contract
+//! §1.3). The body shapes themselves are in [`shapes`], shared with the OpenAPI document.
+
+pub mod responses;
+pub mod shapes;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
+use crate::db::DbError;
+use crate::domain::workflow::{WorkflowError, APPROVE_TOO_EARLY, AWAITING_APPROVAL};
+use shapes::{
+    Detail, DetailCode, ErrorBody, FieldErrors, NotAwaitingApproval, TokenMessage, TokenNotValid,
+};
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// 401 "Authentication credentials were not provided."
+    /// 401: no credentials came with a request that needs them.
     #[error("authentication credentials were not provided")]
     Unauthenticated,
     /// 401 for a bad access token; the message is "Token is invalid", "Token is expired" or
     /// "Token has wrong type".
     #[error("access token not valid: {0}")]
-    AccessToken(&'static str),
-    /// 401 `{"detail", "code"}` shapes: inactive or deleted user, bad header, refresh failures.
+    InvalidAccessToken(&'static str),
+    /// 401 with a reason and its code: inactive or deleted user, malformed `Authorization`
+    /// header, a refresh token that is invalid, expired or blacklisted.
     #[error("{detail}")]
-    TokenDetail {
+    TokenRefused {
         detail: &'static str,
         code: &'static str,
     },
-    /// 401 `{"detail"}` without a code (refresh for an inactive user).
+    /// 401 with a reason and no code (refresh for an inactive or deleted user).
     #[error("{0}")]
-    Unauthorized(&'static str),
-    /// 403 `{"detail": "You do not have permission to perform this action."}`.
+    CredentialsRefused(&'static str),
+    /// 403, DRF's default refusal of a permission class.
     #[error("permission denied")]
     PermissionDenied,
-    /// 403 with a custom `detail`.
+    /// 403 in DRF's permission shape with the check's own reason (webhook signatures).
     #[error("{0}")]
-    ForbiddenDetail(String),
-    /// 403 `{"error": ...}` from hand-written view checks.
+    PermissionDeniedBecause(String),
+    /// 403 with a view's own message (hand-written checks in the views).
     #[error("{0}")]
-    Forbidden(String),
-    /// 404 `{"detail": "No <Model> matches the given query."}`.
+    Refused(String),
+    /// 404: no row of this model (its Django name) is visible to the caller.
     #[error("no {0} matches the given query")]
     NotFound(&'static str),
-    /// 404 `{"detail": "Not found."}` (non-numeric ids, unknown routes).
+    /// 404 without a model: an unknown route, or a path id that is not a number (DRF answers
+    /// both alike).
     #[error("not found")]
-    NotFoundPlain,
-    /// 404 `{"error": ...}`.
+    NoSuchRoute,
+    /// 404 with a view's own message.
     #[error("{0}")]
-    NotFoundError(String),
-    /// 404 `{"detail": "Invalid page."}`.
+    Missing(String),
+    /// 404 for a page number out of range or not a number.
     #[error("invalid page")]
     InvalidPage,
-    /// 400 `{"error": ...}`.
+    /// 400 with a view's own message.
     #[error("{0}")]
-    BadRequest(String),
-    /// 400 `{"detail": ...}` (JSON parse errors).
+    Invalid(String),
+    /// 400: the body could not be parsed (JSON or multipart); the parser's message.
     #[error("{0}")]
-    BadRequestDetail(String),
-    /// 400 with a field-error map (or any other body the contract spells out).
+    MalformedBody(String),
+    /// 400 with serializer field errors: `{"field": ["message", ...], ...}`.
     #[error("validation failed: {0}")]
     Validation(Value),
-    /// Any status with a body the contract spells out.
+    /// A workflow step the state machine refused.
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// Any status with a body the contract spells out. Only the ticket 409s still use it; the
+    /// tickets branch replaces them with their own variants, then this goes.
     #[error("{0}: {1}")]
     Custom(StatusCode, Value),
     #[error("method {0} not allowed")]
@@ -65,13 +81,28 @@ pub enum Error {
     /// 429 in DRF's words, with `Retry-After`.
     #[error("throttled for {0} s")]
     Throttled(u64),
+    /// 408: the request outlived `REQUEST_TIMEOUT`.
+    #[error("request timed out")]
+    TimedOut,
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[from] DbError),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One of the body shapes of [`shapes`], as the response writes it.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Shape {
+    Detail(Detail),
+    DetailCode(DetailCode),
+    TokenNotValid(TokenNotValid),
+    Error(ErrorBody),
+    NotAwaitingApproval(NotAwaitingApproval),
+    Fields(FieldErrors),
+}
 
 impl Error {
     pub fn internal(e: impl std::fmt::Display) -> Error {
@@ -88,76 +119,102 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self {
             Error::Unauthenticated
-            | Error::AccessToken(_)
-            | Error::TokenDetail { .. }
-            | Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Error::PermissionDenied | Error::ForbiddenDetail(_) | Error::Forbidden(_) => {
+            | Error::InvalidAccessToken(_)
+            | Error::TokenRefused { .. }
+            | Error::CredentialsRefused(_) => StatusCode::UNAUTHORIZED,
+            Error::PermissionDenied | Error::PermissionDeniedBecause(_) | Error::Refused(_) => {
                 StatusCode::FORBIDDEN
             }
-            Error::NotFound(_)
-            | Error::NotFoundPlain
-            | Error::NotFoundError(_)
-            | Error::InvalidPage => StatusCode::NOT_FOUND,
-            Error::BadRequest(_) | Error::BadRequestDetail(_) | Error::Validation(_) => {
+            Error::NotFound(_) | Error::NoSuchRoute | Error::Missing(_) | Error::InvalidPage => {
+                StatusCode::NOT_FOUND
+            }
+            Error::Invalid(_) | Error::MalformedBody(_) | Error::Validation(_) => {
                 StatusCode::BAD_REQUEST
             }
+            Error::Workflow(e) if e.is_refusal() => StatusCode::FORBIDDEN,
+            Error::Workflow(_) => StatusCode::BAD_REQUEST,
             Error::Custom(s, _) => *s,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The JSON body the original answered with.
     pub fn body(&self) -> Value {
+        serde_json::to_value(self.shape()).unwrap_or(Value::Null)
+    }
+
+    fn shape(&self) -> Shape {
+        let detail = |d: &str| Shape::Detail(Detail::new(d));
         match self {
-            Error::Unauthenticated => {
-                json!({"detail": "Authentication credentials were not provided."})
-            }
-            Error::AccessToken(message) => json!({
-                "detail": "Given token not valid for any token type",
-                "code": "token_not_valid",
-                "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+            Error::Unauthenticated => detail("Authentication credentials were not provided."),
+            Error::InvalidAccessToken(message) => Shape::TokenNotValid(TokenNotValid {
+                detail: "Given token not valid for any token type".into(),
+                code: "token_not_valid".into(),
+                messages: vec![TokenMessage {
+                    token_class: "AccessToken".into(),
+                    token_type: "access".into(),
+                    message: (*message).into(),
+                }],
             }),
-            Error::TokenDetail { detail, code } => json!({"detail": detail, "code": code}),
-            Error::Unauthorized(detail) => json!({"detail": detail}),
-            Error::PermissionDenied => {
-                json!({"detail": "You do not have permission to perform this action."})
+            Error::TokenRefused { detail, code } => Shape::DetailCode(DetailCode {
+                detail: (*detail).into(),
+                code: (*code).into(),
+            }),
+            Error::CredentialsRefused(d) => detail(d),
+            Error::PermissionDenied => detail("You do not have permission to perform this action."),
+            Error::PermissionDeniedBecause(d) | Error::MalformedBody(d) => detail(d),
+            Error::PayloadTooLarge(d) => detail(d),
+            Error::Refused(e) | Error::Invalid(e) | Error::Missing(e) => {
+                Shape::Error(ErrorBody::new(e))
             }
-            Error::ForbiddenDetail(d) => json!({"detail": d}),
-            Error::Forbidden(e) | Error::BadRequest(e) | Error::NotFoundError(e) => {
-                json!({"error": e})
-            }
-            Error::NotFound(model) => {
-                json!({"detail": format!("No {model} matches the given query.")})
-            }
-            Error::NotFoundPlain => json!({"detail": "Not found."}),
-            Error::InvalidPage => json!({"detail": "Invalid page."}),
-            Error::BadRequestDetail(d) => json!({"detail": d}),
-            Error::Validation(v) | Error::Custom(_, v) => v.clone(),
-            Error::MethodNotAllowed(m) => {
-                json!({"detail": format!("Method \"{}\" not allowed.", m.as_str().to_uppercase())})
-            }
+            Error::NotFound(model) => detail(&format!("No {model} matches the given query.")),
+            Error::NoSuchRoute => detail("Not found."),
+            Error::InvalidPage => detail("Invalid page."),
+            Error::Validation(v) | Error::Custom(_, v) => Shape::Fields(FieldErrors(v.clone())),
+            Error::Workflow(e) => workflow_shape(e),
+            Error::MethodNotAllowed(m) => detail(&format!(
+                "Method \"{}\" not allowed.",
+                m.as_str().to_uppercase()
+            )),
             Error::UnsupportedMediaType(t) => {
-                json!({"detail": format!("Unsupported media type \"{t}\" in request.")})
+                detail(&format!("Unsupported media type \"{t}\" in request."))
             }
-            Error::PayloadTooLarge(d) => json!({"detail": d}),
-            Error::Throttled(wait) => json!({"detail": format!(
+            Error::Throttled(wait) => detail(&format!(
                 "Request was throttled. Expected available in {wait} second{}.",
                 if *wait == 1 { "" } else { "s" }
-            )}),
-            Error::Database(_) | Error::Internal(_) => {
-                json!({"detail": "A server error occurred."})
-            }
+            )),
+            Error::TimedOut => detail("Request timed out."),
+            Error::Database(_) | Error::Internal(_) => detail("A server error occurred."),
         }
     }
 }
 
-impl From<crate::domain::workflow::WorkflowError> for Error {
-    fn from(e: crate::domain::workflow::WorkflowError) -> Error {
-        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-        Error::Custom(status, e.body())
+/// The state machine's refusals in the original's words: its own 403s and status 400s as
+/// `{"error"}`, the developer's create refusal as `{"detail"}` (a DRF permission), approve's
+/// four-key body, and body problems as serializer field errors.
+fn workflow_shape(e: &WorkflowError) -> Shape {
+    let text = e.to_string();
+    if let Some(field) = e.field() {
+        let mut m = Map::new();
+        m.insert(field.to_string(), json!([text]));
+        return Shape::Fields(FieldErrors(Value::Object(m)));
+    }
+    match e {
+        WorkflowError::DeveloperCannotCreate => Shape::Detail(Detail::new(&text)),
+        WorkflowError::NotAwaitingApproval { current } => {
+            Shape::NotAwaitingApproval(NotAwaitingApproval {
+                error: text,
+                current_status: *current,
+                required_status: AWAITING_APPROVAL.to_vec(),
+                message: APPROVE_TOO_EARLY.into(),
+            })
+        }
+        _ => Shape::Error(ErrorBody::new(&text)),
     }
 }
 
@@ -168,7 +225,7 @@ impl IntoResponse for Error {
             // The cause goes to the log; the client gets a generic body.
             tracing::error!(error = %self, "request failed");
         }
-        let mut resp = (status, axum::Json(self.body())).into_response();
+        let mut resp = (status, axum::Json(self.shape())).into_response();
         if let Error::Throttled(wait) = self {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
@@ -182,3 +239,6 @@ impl IntoResponse for Error {
         resp
     }
 }
+
+#[cfg(test)]
+mod tests;

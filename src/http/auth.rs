@@ -98,13 +98,13 @@ pub async fn login(
 }
 
 fn refresh_error(e: TokenError) -> Error {
-    Error::TokenDetail {
+    Error::TokenRefused {
         detail: e.message(),
         code: "token_not_valid",
     }
 }
 
-const BLACKLISTED: Error = Error::TokenDetail {
+const BLACKLISTED: Error = Error::TokenRefused {
     detail: "Token is blacklisted",
     code: "token_not_valid",
 };
@@ -133,7 +133,7 @@ pub async fn refresh(State(state): State<AppState>, Body(data): Body) -> Result<
         Some(u) if u.is_active => {}
         // The original answered 500 for a deleted user; both cases get its inactive answer.
         _ => {
-            return Err(Error::Unauthorized(
+            return Err(Error::CredentialsRefused(
                 "No active account found for the given token.",
             ))
         }

@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use serde_json::{json, Map, Value};
 
+use crate::domain::workflow::{py_float_repr, TextInput};
 use crate::error::Error;
 
 /// The request body as a JSON object, whatever encoding the client used.
@@ -77,7 +78,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                 if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     Error::PayloadTooLarge("Request body is too large.".into())
                 } else {
-                    Error::BadRequestDetail(e.body_text())
+                    Error::MalformedBody(e.body_text())
                 }
             })?;
         Ok(RawBody {
@@ -116,7 +117,7 @@ impl RawBody {
     pub async fn parts(&self) -> Result<Vec<Part>, Error> {
         let ct = self.content_type.as_deref().unwrap_or_default();
         let boundary = multer::parse_boundary(ct)
-            .map_err(|e| Error::BadRequestDetail(format!("Multipart form parse error - {e}")))?;
+            .map_err(|e| Error::MalformedBody(format!("Multipart form parse error - {e}")))?;
         let data = self.bytes.clone();
         let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(data) });
         let mut mp = multer::Multipart::new(stream, boundary);
@@ -160,7 +161,7 @@ impl RawBody {
 }
 
 pub fn multipart_error(e: multer::Error) -> Error {
-    Error::BadRequestDetail(format!("Multipart form parse error - {e}"))
+    Error::MalformedBody(format!("Multipart form parse error - {e}"))
 }
 
 /// Parses a non-multipart body by its media type.
@@ -198,7 +199,27 @@ fn parse_json_object(bytes: &[u8]) -> Result<Map<String, Value>, Error> {
         Ok(other) => Err(Error::Validation(json!({
             "non_field_errors": [format!("Invalid data. Expected a dictionary, but got {}.", python_type_name(&other))]
         }))),
-        Err(e) => Err(Error::BadRequestDetail(format!("JSON parse error - {e}"))),
+        Err(e) => Err(Error::MalformedBody(format!("JSON parse error - {e}"))),
+    }
+}
+
+/// Reads a text body field the way DRF's `CharField` does, for the workflow's comment bodies:
+/// numbers become the text Python's `str()` gives them (`12345` -> `"12345"`, `1.0` -> `"1.0"`).
+pub fn text_input(value: Option<&Value>) -> TextInput {
+    match value {
+        None => TextInput::Missing,
+        Some(Value::Null) => TextInput::Null,
+        Some(Value::String(s)) => TextInput::Value(s.clone()),
+        Some(Value::Number(n)) => TextInput::Value(py_str_of_number(n)),
+        Some(Value::Bool(_) | Value::Array(_) | Value::Object(_)) => TextInput::NotAString,
+    }
+}
+
+/// Python's `str()` of a number decoded by `json.loads`: integers as digits, floats as `repr`.
+pub fn py_str_of_number(n: &serde_json::Number) -> String {
+    match n.as_f64() {
+        Some(f) if !(n.is_i64() || n.is_u64()) => py_float_repr(f),
+        _ => n.to_string(),
     }
 }
 
@@ -528,6 +549,21 @@ mod tests {
     }
 
     #[test]
+    fn text_input_reads_json_like_drf() {
+        let body = json!({"s": " hi ", "i": 12345, "neg": -3, "f": 1.0, "t": true, "l": [], "o": {}, "n": null});
+        let get = |k: &str| text_input(body.get(k));
+        assert_eq!(get("s"), TextInput::Value(" hi ".to_string()));
+        assert_eq!(get("i"), TextInput::Value("12345".to_string()));
+        assert_eq!(get("neg"), TextInput::Value("-3".to_string()));
+        assert_eq!(get("f"), TextInput::Value("1.0".to_string()));
+        assert_eq!(get("t"), TextInput::NotAString);
+        assert_eq!(get("l"), TextInput::NotAString);
+        assert_eq!(get("o"), TextInput::NotAString);
+        assert_eq!(get("n"), TextInput::Null);
+        assert_eq!(get("missing"), TextInput::Missing);
+    }
+
+    #[test]
     fn str_rules_use_drf_messages_in_field_order() {
         let data = map(json!({"b": "  ", "a": true, "c": 12345, "d": "x".repeat(5)}));
         let mut f = Fields::new(&data);
@@ -548,7 +584,7 @@ mod tests {
         assert!(parse_bytes(Some("application/json"), None, b"[1]").is_err());
         assert!(matches!(
             parse_bytes(Some("application/json"), None, b"{bad"),
-            Err(Error::BadRequestDetail(_))
+            Err(Error::MalformedBody(_))
         ));
         let m = parse_bytes(
             Some("application/x-www-form-urlencoded"),

@@ -19,13 +19,13 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>> {
     };
     let value = value
         .to_str()
-        .map_err(|_| Error::AccessToken("Token is invalid"))?;
+        .map_err(|_| Error::InvalidAccessToken("Token is invalid"))?;
     let parts: Vec<&str> = value.split_whitespace().collect();
     match parts.as_slice() {
         [] => Ok(None),
         [scheme, ..] if *scheme != "Bearer" => Ok(None),
         [_, token] => Ok(Some((*token).to_string())),
-        _ => Err(Error::TokenDetail {
+        _ => Err(Error::TokenRefused {
             detail: "Authorization header must contain two space-delimited values",
             code: "bad_authorization_header",
         }),
@@ -37,13 +37,13 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
     let claims = state
         .jwt
         .verify(token, TokenType::Access)
-        .map_err(|e| Error::AccessToken(e.message()))?;
+        .map_err(|e| Error::InvalidAccessToken(e.message()))?;
     let (user, active) = match state.auth_cache.get(claims.user_id) {
         Some(hit) => hit,
         None => {
             let row = crate::db::users::auth_user(&state.db, claims.user_id)
                 .await?
-                .ok_or(Error::TokenDetail {
+                .ok_or(Error::TokenRefused {
                     detail: "User not found",
                     code: "user_not_found",
                 })?;
@@ -59,7 +59,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
         }
     };
     if !active {
-        return Err(Error::TokenDetail {
+        return Err(Error::TokenRefused {
             detail: "User is inactive",
             code: "user_inactive",
         });
@@ -105,5 +105,5 @@ impl FromRequestParts<AppState> for AuthUser {
 /// A path id: a non-number is DRF's plain 404, like an unmatched route. Any integer, `0` and
 /// negatives included, is a lookup that finds nothing: "No <Model> matches the given query.".
 pub fn parse_id(raw: &str) -> Result<i64> {
-    raw.parse::<i64>().map_err(|_| Error::NotFoundPlain)
+    raw.parse::<i64>().map_err(|_| Error::NoSuchRoute)
 }

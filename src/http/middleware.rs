@@ -4,12 +4,11 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
 
+use crate::error::Error;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -58,11 +57,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     } else {
         match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
             Ok(r) => r,
-            Err(_) => (
-                StatusCode::REQUEST_TIMEOUT,
-                Json(json!({"detail": "Request timed out."})),
-            )
-                .into_response(),
+            Err(_) => Error::TimedOut.into_response(),
         }
     };
     let elapsed = started.elapsed();
@@ -79,10 +74,5 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
 
 /// A panic in a handler answers like any other server error, in JSON.
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("handler panicked");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Json(json!({"detail": "A server error occurred."})),
-    )
-        .into_response()
+    Error::internal("handler panicked").into_response()
 }

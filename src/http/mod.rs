@@ -128,7 +128,7 @@ fn ticket_routes(max_attachment_bytes: usize) -> Router<AppState> {
 
 /// Unknown routes answer JSON, not Django's HTML page.
 pub async fn not_found() -> Error {
-    Error::NotFoundPlain
+    Error::NoSuchRoute
 }
 
 /// DRF authenticates (and checks class permissions) before it answers 405, so an anonymous

@@ -299,7 +299,7 @@ pub async fn retry(
         .await?
         .ok_or(Error::NotFound("NotificationLog"))?;
     if row.notification_type == "SYSTEM" || row.status != "FAILED" {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "Only FAILED WhatsApp or e-mail notifications can be retried".into(),
         ));
     }

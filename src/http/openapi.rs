@@ -17,14 +17,23 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::json;
-use utoipa::openapi::schema::{AnyOfBuilder, Ref, Schema};
+use utoipa::openapi::schema::Ref;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{RefOr, Response as OaResponse};
-use utoipa::{IntoParams, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoParams, Modify, OpenApi, ToResponse, ToSchema};
 
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::user::Role;
+use crate::error::responses::{
+    AttachmentNotFound, CannotApprove, CannotStart, InvalidFilter, InvalidPage, NotAdmin,
+    NotAssignedToFinish, NotAssignedToStart, NotNew, NotificationNotFound, PayloadTooLarge,
+    RequestTimeout, ServerError, TicketEditConflict, TicketKeptChanging, TicketNotFound,
+    TicketNotVisible, Unauthorized, UnsupportedMediaType, UserNotFound,
+};
+pub use crate::error::shapes::{
+    Detail, DetailCode, DetailOrError, ErrorBody, ErrorOrFieldErrors, FieldErrors,
+    NotAuthenticated, NotAwaitingApproval, RefreshRefused, TokenMessage, TokenNotValid,
+};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -86,7 +95,7 @@ fn serve_file(file: &str) -> Option<utoipa_swagger_ui::SwaggerFile<'static>> {
 /// the page is reached as `/api/docs` (every `/api/` path is served without its slash).
 async fn docs_index() -> Response {
     let Some(file) = serve_file("index.html") else {
-        return Error::NotFoundPlain.into_response();
+        return Error::NoSuchRoute.into_response();
     };
     let html = String::from_utf8_lossy(&file.bytes)
         .replacen(
@@ -115,7 +124,7 @@ async fn docs_asset(Path(file): Path<String>) -> Response {
         return docs_index().await;
     }
     let Some(found) = serve_file(&file) else {
-        return Error::NotFoundPlain.into_response();
+        return Error::NoSuchRoute.into_response();
     };
     let content_type = HeaderValue::from_str(&found.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
@@ -325,131 +334,6 @@ pub enum NotificationStatus {
     Sent,
     Failed,
 }
-
-// ---------------------------------------------------------------------------------------------
-// Errors (contract §1.3)
-
-/// `{"detail": str}`: 401/403/404/405/406/408/413/415, parse errors, invalid page.
-#[derive(ToSchema)]
-#[schema(example = json!({"detail": "No Ticket matches the given query."}))]
-pub struct Detail {
-    pub detail: String,
-}
-
-/// `{"detail": str, "code": str}`: refresh token failures, inactive or deleted user, malformed
-/// `Authorization` header.
-#[derive(ToSchema)]
-#[schema(example = json!({"detail": "Token is blacklisted", "code": "token_not_valid"}))]
-pub struct DetailCode {
-    pub detail: String,
-    pub code: String,
-}
-
-/// One entry of [`TokenNotValid::messages`].
-#[derive(ToSchema)]
-pub struct TokenMessage {
-    #[schema(example = "AccessToken")]
-    pub token_class: String,
-    #[schema(example = "access")]
-    pub token_type: String,
-    /// `Token is invalid`, `Token is expired` or `Token has wrong type`.
-    #[schema(example = "Token is invalid")]
-    pub message: String,
-}
-
-/// An invalid, expired or wrong-type access token (SimpleJWT's shape).
-#[derive(ToSchema)]
-#[schema(example = json!({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid"}]}))]
-pub struct TokenNotValid {
-    pub detail: String,
-    pub code: String,
-    pub messages: Vec<TokenMessage>,
-}
-
-/// Serializer field errors: each key is a field (or `non_field_errors`), each value the list of
-/// messages; keys follow the serializer's field order. Per-item errors inside a list field are an
-/// object keyed by the string index (`{"assigned_to": {"0": ["A valid integer is required."]}}`).
-pub struct FieldErrors;
-
-impl PartialSchema for FieldErrors {
-    fn schema() -> RefOr<Schema> {
-        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
-        let messages = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .additional_properties(Some(Schema::OneOf(
-                OneOfBuilder::new()
-                    .item(messages())
-                    .item(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Object)
-                            .additional_properties(Some(messages())),
-                    )
-                    .build(),
-            )))
-            .description(Some("Field errors: `{\"<field>\": [\"<message>\", ...], ...}`."))
-            .examples([json!({"title": ["This field is required."], "description": ["This field is required."]})])
-            .into()
-    }
-}
-
-impl ToSchema for FieldErrors {}
-
-/// `{"error": str}`: the hand-written errors of the views (exact strings per endpoint).
-#[derive(ToSchema)]
-#[schema(example = json!({"error": "Ticket is not in NEW status"}))]
-pub struct ErrorBody {
-    pub error: String,
-}
-
-/// `approve` on a ticket that is not awaiting approval.
-#[derive(ToSchema)]
-#[schema(example = json!({"error": "Ticket is not awaiting approval", "current_status": "IN_PROGRESS", "required_status": ["RESOLVED", "WAITING_APPROVAL"], "message": "Developer must finish work before client can approve"}))]
-pub struct NotAwaitingApproval {
-    pub error: String,
-    pub current_status: Status,
-    pub required_status: Vec<Status>,
-    pub message: String,
-}
-
-/// A schema that is any of several components (a status with more than one body shape).
-macro_rules! any_of {
-    ($(#[$doc:meta])* $name:ident: $($part:ident)|+) => {
-        $(#[$doc])*
-        pub struct $name;
-
-        impl PartialSchema for $name {
-            fn schema() -> RefOr<Schema> {
-                let mut any = AnyOfBuilder::new();
-                $(any = any.item(Ref::from_schema_name(stringify!($part)));)+
-                Schema::AnyOf(any.build()).into()
-            }
-        }
-
-        impl ToSchema for $name {
-            fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-                $(schemas.push(($part::name().into(), <$part as PartialSchema>::schema()));)+
-            }
-        }
-    };
-}
-
-any_of!(
-    /// `{"error": str}` from a view check, or serializer field errors.
-    ErrorOrFieldErrors: ErrorBody | FieldErrors
-);
-any_of!(
-    /// `{"detail": str}` (no such ticket) or `{"error": str}` (no such attachment).
-    DetailOrError: Detail | ErrorBody
-);
-any_of!(
-    /// A refused refresh: `{"detail", "code"}`, or `{"detail"}` for an inactive user.
-    RefreshRefused: DetailCode | Detail
-);
-any_of!(
-    /// A 401 from the authentication layer.
-    NotAuthenticated: Detail | DetailCode | TokenNotValid
-);
 
 // ---------------------------------------------------------------------------------------------
 // Pagination (contract §1.6)
@@ -1090,115 +974,6 @@ pub struct TwilioStatusCallback {
     #[schema(rename = "ErrorCode")]
     pub error_code: Option<String>,
 }
-
-// ---------------------------------------------------------------------------------------------
-// Reusable responses (`components.responses`): each newtype's field is the body's schema. `Common`
-// adds the plumbing's (401, 413, 415, 408, 500) to every operation they apply to; the others are
-// named in the operations as `(status = N, response = Name)`, a `$ref` to the component (each is
-// listed in `components(responses(...))`).
-
-/// Any of the three token-failure shapes.
-#[derive(ToResponse)]
-#[response(
-    description = "Not authenticated: no or a malformed `Authorization` header, an invalid, expired or wrong-type token, or an inactive or deleted user. Comes with `WWW-Authenticate: Bearer realm=\"api\"`.",
-    examples(
-        ("no_credentials" = (value = json!({"detail": "Authentication credentials were not provided."}))),
-        ("token_not_valid" = (value = json!({"detail": "Given token not valid for any token type", "code": "token_not_valid", "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is expired"}]}))),
-        ("user_inactive" = (value = json!({"detail": "User is inactive", "code": "user_inactive"}))),
-        ("bad_authorization_header" = (value = json!({"detail": "Authorization header must contain two space-delimited values", "code": "bad_authorization_header"}))),
-    ),
-)]
-pub struct Unauthorized(#[to_schema] NotAuthenticated);
-
-#[derive(ToResponse)]
-#[response(description = "The body exceeds `MAX_BODY_BYTES` (uploads: `MAX_ATTACHMENT_BYTES`).",
-           examples(("too_large" = (value = json!({"detail": "Request body is too large."})))))]
-pub struct PayloadTooLarge(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "The body is not JSON, form-urlencoded or multipart.",
-           examples(("unsupported" = (value = json!({"detail": "Unsupported media type \"text/plain\" in request."})))))]
-pub struct UnsupportedMediaType(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "The request took longer than `REQUEST_TIMEOUT`.",
-           examples(("timeout" = (value = json!({"detail": "Request timed out."})))))]
-pub struct RequestTimeout(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "An unexpected error (logged with the request id).",
-           examples(("server_error" = (value = json!({"detail": "A server error occurred."})))))]
-pub struct ServerError(Detail);
-
-/// 403 on the admin-only operations.
-#[derive(ToResponse)]
-#[response(description = "Not an admin", example = json!({"detail": "You do not have permission to perform this action."}))]
-pub struct NotAdmin(Detail);
-
-/// 404 for `?page=0`, a page past the end or a non-number.
-#[derive(ToResponse)]
-#[response(description = "Invalid page", example = json!({"detail": "Invalid page."}))]
-pub struct InvalidPage(Detail);
-
-/// 400 for a bad notification filter.
-#[derive(ToResponse)]
-#[response(description = "An invalid filter value", example = json!({"ticket": ["A valid integer is required."]}))]
-pub struct InvalidFilter(FieldErrors);
-
-#[derive(ToResponse)]
-#[response(description = "No such ticket")]
-pub struct TicketNotFound(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "No such ticket, or not visible")]
-pub struct TicketNotVisible(Detail);
-
-/// 409 from a workflow action whose optimistic update kept losing.
-#[derive(ToResponse)]
-#[response(description = "The ticket kept changing under the request")]
-pub struct TicketKeptChanging(Detail);
-
-/// 409 from an admin edit that lost to a concurrent change.
-#[derive(ToResponse)]
-#[response(description = "Changed by someone else at the same time", example = json!({"detail": "The ticket was changed by someone else at the same time. Reload it and try again."}))]
-pub struct TicketEditConflict(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "No such ticket (`{\"detail\"}`) or attachment (`{\"error\"}`)", example = json!({"error": "Attachment not found"}))]
-pub struct AttachmentNotFound(DetailOrError);
-
-#[derive(ToResponse)]
-#[response(description = "No such user", example = json!({"detail": "No User matches the given query."}))]
-pub struct UserNotFound(Detail);
-
-#[derive(ToResponse)]
-#[response(description = "Not found in scope", example = json!({"detail": "No NotificationLog matches the given query."}))]
-pub struct NotificationNotFound(Detail);
-
-// The refusals a workflow action and its short alias share.
-
-#[derive(ToResponse)]
-#[response(description = "Not NEW", example = json!({"error": "Ticket is not in NEW status"}))]
-pub struct NotNew(ErrorBody);
-
-#[derive(ToResponse)]
-#[response(description = "Not OPENED or IN_PROGRESS", example = json!({"error": "Ticket cannot be started in current status"}))]
-pub struct CannotStart(ErrorBody);
-
-#[derive(ToResponse)]
-#[response(description = "Not a developer assigned to the ticket", example = json!({"error": "Only developers assigned to this ticket can start work"}))]
-pub struct NotAssignedToStart(ErrorBody);
-
-#[derive(ToResponse)]
-#[response(description = "Not a developer assigned to the ticket", example = json!({"error": "Only developers assigned to this ticket can finish work"}))]
-pub struct NotAssignedToFinish(ErrorBody);
-
-#[derive(ToResponse)]
-#[response(description = "Not the creator, or not a client or admin", examples(
-    ("not_creator" = (value = json!({"error": "Only the ticket creator can approve this ticket"}))),
-    ("role" = (value = json!({"error": "Only clients or admins can approve tickets"}))),
-))]
-pub struct CannotApprove(ErrorBody);
 
 // ---------------------------------------------------------------------------------------------
 // Path parameters

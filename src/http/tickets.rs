@@ -159,7 +159,7 @@ fn scope(user: &AuthUser) -> Scope {
 /// The ticket if the caller may see it; otherwise DRF's 404. Any integer is looked up, so `0`
 /// and `-1` are missing tickets, as in the original; only a non-number is the plain 404.
 async fn load(state: &AppState, user: &AuthUser, raw_id: &str) -> Result<TicketRow> {
-    let id = raw_id.parse::<i64>().map_err(|_| Error::NotFoundPlain)?;
+    let id = raw_id.parse::<i64>().map_err(|_| Error::NoSuchRoute)?;
     store::get(&state.db, id, scope(user))
         .await?
         .ok_or(Error::NotFound("Ticket"))
@@ -445,12 +445,12 @@ async fn edit(
     user.require_admin()?;
     let data = body.parse().await?;
     if data.contains_key("status") {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "Status cannot be changed directly. Use action endpoints (open_ticket, start_work, finish_work, approve, reject).".into(),
         ));
     }
     if data.contains_key("assigned_to") {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "Assignment cannot be changed directly. Use assign action endpoint.".into(),
         ));
     }
@@ -661,7 +661,7 @@ pub async fn assign(
     let input = validate_assign(&data, now()).map_err(Error::Validation)?;
     let found = store::developers_among(&state.db, &input.developer_ids).await?;
     if found.len() != input.developer_ids.len() {
-        return Err(Error::BadRequest(INVALID_DEVELOPERS.into()));
+        return Err(Error::Invalid(INVALID_DEVELOPERS.into()));
     }
     let developers: Vec<Developer> = found
         .iter()
@@ -711,7 +711,7 @@ pub async fn start_work(
 }
 
 fn comment_input(data: &Map<String, Value>) -> TextInput {
-    TextInput::from_json(data.get("comment"))
+    crate::http::body::text_input(data.get("comment"))
 }
 
 /// The body of a step that reads one: DRF parses it only when the view first touches it, after
@@ -851,12 +851,12 @@ pub async fn add_attachment(
     let t = load(&state, &user, &id).await?;
     let ts = workflow_state(&t);
     if !may_upload(&user, &t, &ts.assigned_to) {
-        return Err(Error::Forbidden(
+        return Err(Error::Refused(
             "You do not have permission to add attachments to this ticket".into(),
         ));
     }
-    let required = || Error::BadRequest("file_data is required".into());
-    let invalid = || Error::BadRequest("Invalid file data provided".into());
+    let required = || Error::Invalid("file_data is required".into());
+    let invalid = || Error::Invalid("Invalid file data provided".into());
     let file = if body.media_type().as_deref() == Some("multipart/form-data") {
         let parts = body.parts().await?;
         let part = parts
@@ -920,7 +920,7 @@ pub async fn get_attachments(
 }
 
 async fn load_attachment(state: &AppState, t: &TicketRow, raw: &str) -> Result<AttachmentRow> {
-    let not_found = || Error::NotFoundError("Attachment not found".into());
+    let not_found = || Error::Missing("Attachment not found".into());
     // The original answered 500 for a non-numeric id.
     let id = raw.parse::<i64>().map_err(|_| not_found())?;
     store::attachment(&state.db, t.id, id)
@@ -942,7 +942,7 @@ pub async fn delete_attachment(
             Role::Admin => "Admins cannot delete attachments uploaded by clients",
             Role::Client | Role::Support => "You can only delete attachments you uploaded",
         };
-        return Err(Error::Forbidden(msg.into()));
+        return Err(Error::Refused(msg.into()));
     }
     store::delete_attachment(&state.db, t.id, a.id).await?;
     Ok(Json(

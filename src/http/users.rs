@@ -247,7 +247,7 @@ pub async fn update(
     }
     let is_active = is_active.value();
     if target.id == user.id && is_active == Some(false) {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "You cannot deactivate your own account".into(),
         ));
     }
@@ -281,9 +281,7 @@ pub async fn destroy(
 ) -> Result<StatusCode> {
     let target = load(&state, &id).await?;
     if target.id == user.id {
-        return Err(Error::BadRequest(
-            "You cannot delete your own account".into(),
-        ));
+        return Err(Error::Invalid("You cannot delete your own account".into()));
     }
     db::users::delete(&state.db, target.id).await?;
     state.auth_cache.invalidate(target.id);
@@ -311,7 +309,7 @@ pub async fn deactivate(
 ) -> Result<Json<Value>> {
     let target = load(&state, &id).await?;
     if target.id == user.id {
-        return Err(Error::BadRequest(
+        return Err(Error::Invalid(
             "You cannot deactivate your own account".into(),
         ));
     }
@@ -334,11 +332,10 @@ pub async fn by_role(
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default();
     if role.is_empty() {
-        return Err(Error::BadRequest("role parameter is required".into()));
+        return Err(Error::Invalid("role parameter is required".into()));
     }
-    let role = Role::parse(&role).ok_or_else(|| {
-        Error::BadRequest("Invalid role. Must be CLIENT, SUPPORT, or ADMIN".into())
-    })?;
+    let role = Role::parse(&role)
+        .ok_or_else(|| Error::Invalid("Invalid role. Must be CLIENT, SUPPORT, or ADMIN".into()))?;
     let rows = db::users::by_role(&state.db, role).await?;
     Ok(Json(Value::Array(
         rows.iter().map(user_list_json).collect(),

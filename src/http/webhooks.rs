@@ -15,7 +15,7 @@ use crate::notify::signature::{validate_meta, validate_twilio};
 use crate::state::AppState;
 
 fn forbidden(why: &str) -> Error {
-    Error::ForbiddenDetail(why.to_string())
+    Error::PermissionDeniedBecause(why.to_string())
 }
 
 /// The URL the provider called, as it signed it: `PUBLIC_BASE_URL` when set (the address given
@@ -166,7 +166,7 @@ pub async fn meta_events(
         return Err(forbidden("Invalid or missing X-Hub-Signature-256."));
     }
     let payload: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::BadRequestDetail(format!("JSON parse error - {e}")))?;
+        .map_err(|e| Error::MalformedBody(format!("JSON parse error - {e}")))?;
     let statuses = payload["entry"]
         .as_array()
         .into_iter()

@@ -1,0 +1,197 @@
+//! Configuration: the only reader of the environment, one file per section (database, auth,
+//! http, providers, worker). Every bad variable is reported at once, and secrets live in
+//! `Secret`, whose `Debug` never shows them.
+
+mod auth;
+mod database;
+mod http;
+mod providers;
+mod reader;
+mod worker;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
+pub use reader::parse_duration;
+pub use worker::WorkerConfig;
+
+use reader::Reader;
+
+/// A value that must never reach a log line or `Debug` output.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "Secret(<empty>)"
+        } else {
+            "Secret(<redacted>)"
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub host: IpAddr,
+    pub port: u16,
+    pub secret_key: Secret,
+    /// True when `SECRET_KEY` was not set and a random per-process key is in use.
+    pub secret_key_is_ephemeral: bool,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    /// How long an authenticated user is cached (0: no cache).
+    pub auth_cache_ttl: Duration,
+    /// Refused logins for one username from one address before it is locked out (0: never).
+    pub login_max_failures: u32,
+    /// How long a lockout lasts after the last refused login.
+    pub login_lockout: Duration,
+    /// How many proxies in front of us append to `X-Forwarded-For`; 0 trusts none of it.
+    pub trusted_proxy_hops: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub default_phone_region: Option<String>,
+    pub public_base_url: Option<String>,
+    pub log_format: LogFormat,
+    pub max_attachment_bytes: usize,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    /// Serve `/metrics` on this address only (instead of on the main listener).
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub shutdown_grace: Duration,
+    pub whatsapp_provider: WhatsAppProviderKind,
+    pub twilio: TwilioConfig,
+    pub meta: MetaConfig,
+    pub worker: WorkerConfig,
+}
+
+/// Every variable that was present but unusable, reported together.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration:")?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+impl Config {
+    /// Reads the process environment (after `dotenvy` has loaded `.env` in `main`).
+    pub fn from_env() -> Result<Config, ConfigErrors> {
+        Config::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Builds a config from any variable source; `from_env` and tests share this. Sections are
+    /// read in a fixed order, so the errors are listed in the order of the variables.
+    pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigErrors> {
+        let mut r = Reader::new(get);
+        let environment = r.choice(
+            "INCIDENT_ENV",
+            "development",
+            &[
+                (&["production", "prod"], Environment::Production),
+                (&["development", "dev", "test"], Environment::Development),
+            ],
+            "development or production",
+        );
+        let (database_url, database_max_connections) = database::read(&mut r);
+        let (host, port) = http::listener(&mut r);
+        let auth = auth::read(&mut r, environment);
+        let (trusted_proxy_hops, cors_allowed_origins) = http::clients(&mut r);
+        let default_phone_region = providers::phone_region(&mut r);
+        let public_base_url = http::public_base_url(&mut r);
+        let log_format = r.choice(
+            "LOG_FORMAT",
+            "pretty",
+            &[
+                (&["pretty", "text"], LogFormat::Pretty),
+                (&["json"], LogFormat::Json),
+            ],
+            "pretty or json",
+        );
+        let limits = http::limits(&mut r);
+        let whatsapp_provider = providers::kind(&mut r);
+        let twilio = providers::twilio(&mut r);
+        let meta = providers::meta(&mut r);
+        let worker = worker::read(&mut r);
+        r.finish()?;
+        Ok(Config {
+            environment,
+            database_url,
+            database_max_connections,
+            host,
+            port,
+            secret_key: auth.secret_key,
+            secret_key_is_ephemeral: auth.secret_key_is_ephemeral,
+            access_token_lifetime: auth.access_token_lifetime,
+            refresh_token_lifetime: auth.refresh_token_lifetime,
+            auth_cache_ttl: auth.auth_cache_ttl,
+            login_max_failures: auth.login_max_failures,
+            login_lockout: auth.login_lockout,
+            trusted_proxy_hops,
+            cors_allowed_origins,
+            default_phone_region,
+            public_base_url,
+            log_format,
+            max_attachment_bytes: limits.max_attachment_bytes,
+            max_body_bytes: limits.max_body_bytes,
+            request_timeout: limits.request_timeout,
+            metrics_addr: limits.metrics_addr,
+            shutdown_grace: limits.shutdown_grace,
+            whatsapp_provider,
+            twilio,
+            meta,
+            worker,
+        })
+    }
+
+    /// A configuration for tests and tools: defaults, no environment read.
+    pub fn for_tests(database_url: &str) -> Config {
+        let url = database_url.to_string();
+        let mut c = Config::from_lookup(&|name| match name {
+            "DATABASE_URL" => Some(url.clone()),
+            "SECRET_KEY" => Some("test-secret-key-not-for-production".to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|e| panic!("test defaults are valid: {e}"));
+        c.port = 0;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests;

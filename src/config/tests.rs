@@ -1,0 +1,82 @@
+//! The configuration's tests: defaults, every error at once, redaction, and the documentation
+//! of every variable.
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(&move |n| vars.get(n).cloned())
+}
+
+#[test]
+fn defaults_serve_sqlite_on_localhost_8000() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.database_url, "sqlite://incident.db");
+    assert_eq!(c.port, 8000);
+    assert!(c.secret_key_is_ephemeral);
+    assert_eq!(c.access_token_lifetime, Duration::from_secs(7200));
+    assert_eq!(c.twilio.whatsapp_from, "whatsapp:+14155238886");
+    assert!(!c.twilio.is_configured());
+}
+
+#[test]
+fn every_bad_variable_is_reported_at_once() {
+    let e = cfg(&[
+        ("PORT", "eighty"),
+        ("ACCESS_TOKEN_LIFETIME", "soon"),
+        ("INCIDENT_ENV", "production"),
+    ])
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("PORT"), "{text}");
+    assert!(text.contains("ACCESS_TOKEN_LIFETIME"), "{text}");
+    assert!(text.contains("SECRET_KEY is required"), "{text}");
+    assert_eq!(e.0.len(), 3);
+}
+
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    let c = cfg(&[
+        ("SECRET_KEY", "super-secret-value-123"),
+        ("TWILIO_AUTH_TOKEN", "tok-abcdef"),
+    ])
+    .unwrap();
+    let dbg = format!("{c:?}");
+    assert!(!dbg.contains("super-secret-value-123"));
+    assert!(!dbg.contains("tok-abcdef"));
+}
+
+#[test]
+fn durations_accept_units() {
+    assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+    assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+    assert_eq!(parse_duration("2d"), Some(Duration::from_secs(172_800)));
+    assert_eq!(parse_duration("1w"), None);
+}
+
+/// Every variable the server reads is explained in `.env.example` and in the README.
+#[test]
+fn every_variable_is_documented() {
+    let asked = std::sync::Mutex::new(Vec::new());
+    let _ = Config::from_lookup(&|name| {
+        asked.lock().unwrap().push(name.to_string());
+        None
+    });
+    let asked = asked.into_inner().unwrap();
+    assert!(asked.len() > 40, "{asked:?}");
+    for (file, text) in [
+        (".env.example", include_str!("../../.env.example")),
+        ("README.md", include_str!("../../README.md")),
+    ] {
+        let missing: Vec<&String> = asked
+            .iter()
+            .filter(|n| !text.contains(n.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "{file} does not mention {missing:?}");
+    }
+}
