@@ -89,6 +89,8 @@ fn sources() -> Vec<Source> {
     files
         .into_iter()
         .filter(|p| p.file_name().is_some_and(|n| n != "main.rs"))
+        // `#[cfg(test)] mod tests;` files are test code, like inline test modules.
+        .filter(|p| !p.iter().any(|c| c == "tests" || c == "tests.rs"))
         .map(|path| {
             let rel = path.strip_prefix(&dir).expect("under src").to_path_buf();
             let text = std::fs::read_to_string(&path).expect("read source");
