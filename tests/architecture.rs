@@ -164,11 +164,6 @@ fn text_from(chars: &[char], i: usize) -> String {
 /// Every module path this file names, resolved against the crate's modules.
 fn references(src: &Source, modules: &BTreeSet<Module>) -> Vec<(Module, String)> {
     let code = &src.code;
-    let own_dir: Module = if src.path.ends_with("mod.rs") || src.path.ends_with("lib.rs") {
-        src.module.clone()
-    } else {
-        src.module[..src.module.len().saturating_sub(1)].to_vec()
-    };
     let children: Vec<String> = modules
         .iter()
         .filter(|m| m.len() == src.module.len() + 1 && m.starts_with(&src.module))
@@ -195,11 +190,8 @@ fn references(src: &Source, modules: &BTreeSet<Module>) -> Vec<(Module, String)>
         let prefix = match word.as_str() {
             "crate" => Vec::new(),
             "self" => src.module.clone(),
-            "super" => {
-                let mut p = own_dir.clone();
-                p.pop();
-                p
-            }
+            // The parent module, whether this file is `a/b.rs` or `a/b/mod.rs`.
+            "super" => src.module[..src.module.len().saturating_sub(1)].to_vec(),
             w if children.iter().any(|c| c == w) => src.module.clone(),
             _ => continue,
         };
@@ -357,6 +349,16 @@ fn the_checker_sees_use_trees_inline_paths_and_child_modules() {
         path: PathBuf::from("c/mod.rs"),
         code: "use crate::{a::b::{X, Y}, a};\nfn f() { d::g(); crate::a::h(); }".into(),
     };
+    let sibling = Source {
+        module: vec!["c".into(), "d".into()],
+        path: PathBuf::from("c/d.rs"),
+        code: "use super::Z;".into(),
+    };
+    let found_sibling: Vec<String> = references(&sibling, &modules)
+        .into_iter()
+        .map(|(m, _)| name(&m))
+        .collect();
+    assert_eq!(found_sibling, vec!["c".to_string()]);
     let found: BTreeSet<String> = references(&src, &modules)
         .into_iter()
         .map(|(m, _)| name(&m))

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::reader::Reader;
-use super::{Environment, Secret};
+use super::values::{Environment, Secret};
 
 pub(super) struct Auth {
     pub secret_key: Secret,

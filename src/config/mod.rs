@@ -7,55 +7,18 @@ mod database;
 mod http;
 mod providers;
 mod reader;
+mod values;
 mod worker;
 
-use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use reader::parse_duration;
+pub use values::{ConfigErrors, Environment, LogFormat, Secret};
 pub use worker::WorkerConfig;
 
 use reader::Reader;
-
-/// A value that must never reach a log line or `Debug` output.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.0.is_empty() {
-            "Secret(<empty>)"
-        } else {
-            "Secret(<redacted>)"
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Environment {
-    Development,
-    Production,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Pretty,
-    Json,
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -92,22 +55,6 @@ pub struct Config {
     pub meta: MetaConfig,
     pub worker: WorkerConfig,
 }
-
-/// Every variable that was present but unusable, reported together.
-#[derive(Debug)]
-pub struct ConfigErrors(pub Vec<String>);
-
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid configuration:")?;
-        for e in &self.0 {
-            writeln!(f, "  - {e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
 
 impl Config {
     /// Reads the process environment (after `dotenvy` has loaded `.env` in `main`).

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::reader::Reader;
-use super::Secret;
+use super::values::Secret;
 
 /// Which WhatsApp provider delivers messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::ConfigErrors;
+use super::values::ConfigErrors;
 
 /// Reads variables from any source (the process environment in `from_env`, a map in tests).
 pub(super) struct Reader<'a> {

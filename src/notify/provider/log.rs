@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::{Outgoing, Receipt, SendError, WhatsAppProvider};
+use super::message::{Outgoing, Receipt, SendError, WhatsAppProvider};
 
 /// Sends nothing; every message "succeeds" with a made-up id.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider};
+use super::message::{truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider};
 use crate::config::{MetaConfig, Secret};
 
 /// WhatsApp's limit for a free-form text body.
@@ -33,7 +33,7 @@ impl Meta {
     /// Builds the provider once at startup; nothing here touches the network.
     pub fn new(config: &MetaConfig, send_timeout: Duration) -> Meta {
         Meta {
-            client: super::http_client(send_timeout, "meta"),
+            client: super::transport::http_client(send_timeout, "meta"),
             messages_url: format!(
                 "{}/{}/{}/messages",
                 config.base_url.trim_end_matches('/'),
@@ -102,14 +102,14 @@ impl WhatsAppProvider for Meta {
             .json(&self.payload(msg))
             .send()
             .await
-            .map_err(|e| super::transport_error(e, "the WhatsApp Cloud API"))?;
+            .map_err(|e| super::transport::transport_error(e, "the WhatsApp Cloud API"))?;
 
         let status = response.status();
-        let retry_after = super::retry_after(response.headers());
+        let retry_after = super::transport::retry_after(response.headers());
         let body = response
             .bytes()
             .await
-            .map_err(|e| super::transport_error(e, "the WhatsApp Cloud API"))?;
+            .map_err(|e| super::transport::transport_error(e, "the WhatsApp Cloud API"))?;
 
         if status.is_success() {
             return parse_sent(&body);
@@ -151,7 +151,7 @@ fn parse_sent(body: &[u8]) -> Result<Receipt, SendError> {
             code: Some("no_message_id".to_string()),
             message: format!(
                 "WhatsApp Cloud API accepted the request but its answer had no message id: {}",
-                super::quote_body(body)
+                super::transport::quote_body(body)
             ),
             retry_after: None,
         }),
@@ -184,7 +184,7 @@ fn classify(status: reqwest::StatusCode, body: &[u8], retry_after: Option<Durati
         .and_then(|e| e.error)
         .unwrap_or_default();
     let message = error_message(&error).unwrap_or_else(|| {
-        let quoted = super::quote_body(body);
+        let quoted = super::transport::quote_body(body);
         if quoted.is_empty() {
             format!("WhatsApp Cloud API answered HTTP {status}")
         } else {

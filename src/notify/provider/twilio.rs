@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::header::ACCEPT;
 use serde::Deserialize;
 
-use super::{truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider};
+use super::message::{truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider};
 use crate::config::{Secret, TwilioConfig};
 
 /// Twilio rejects a longer `Body` with 21658, so we cut it ourselves and the message still goes.
@@ -63,7 +63,7 @@ impl Twilio {
             None => Sender::From(whatsapp_address(&config.whatsapp_from)),
         };
         Twilio {
-            client: super::http_client(send_timeout, "twilio"),
+            client: super::transport::http_client(send_timeout, "twilio"),
             messages_url: format!(
                 "{base_url}/2010-04-01/Accounts/{}/Messages.json",
                 config.account_sid
@@ -120,10 +120,10 @@ impl WhatsAppProvider for Twilio {
             .form(&self.form(msg))
             .send()
             .await
-            .map_err(|e| super::transport_error(e, "Twilio"))?;
+            .map_err(|e| super::transport::transport_error(e, "Twilio"))?;
 
         let status = response.status();
-        let retry_after = super::retry_after(response.headers());
+        let retry_after = super::transport::retry_after(response.headers());
         let location = response
             .headers()
             .get(reqwest::header::LOCATION)
@@ -132,7 +132,7 @@ impl WhatsAppProvider for Twilio {
         let body = response
             .bytes()
             .await
-            .map_err(|e| super::transport_error(e, "Twilio"))?;
+            .map_err(|e| super::transport::transport_error(e, "Twilio"))?;
 
         if status.is_success() {
             return parse_created(&body);
@@ -199,7 +199,7 @@ fn parse_created(body: &[u8]) -> Result<Receipt, SendError> {
             code: Some("no_message_id".to_string()),
             message: format!(
                 "Twilio accepted the request but its answer had no message sid: {}",
-                super::quote_body(body)
+                super::transport::quote_body(body)
             ),
             retry_after: None,
         }),
@@ -243,7 +243,7 @@ fn classify(status: reqwest::StatusCode, body: &[u8], retry_after: Option<Durati
     let parsed = serde_json::from_slice::<ErrorBody>(body).unwrap_or_default();
     let code = parsed.code();
     let message = parsed.message().unwrap_or_else(|| {
-        let quoted = super::quote_body(body);
+        let quoted = super::transport::quote_body(body);
         if quoted.is_empty() {
             format!("Twilio answered HTTP {status}")
         } else {
