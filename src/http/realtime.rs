@@ -16,7 +16,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
-use crate::http::extract::{authenticate, bearer_token};
+use crate::http::extract::bearer_token;
+use crate::http::openapi::components::Detail;
+use crate::service::login::authenticate;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -43,8 +45,16 @@ fn connected(user: &AuthUser) -> Value {
     json!({"type": "connection_established", "message": format!("Connected successfully as {}", user.username), "user_id": user.id})
 }
 
-/// `GET /ws/notifications/?token=<access>` (or the token as a subprotocol). A missing, bad or
-/// inactive user's token is closed with code 4001, as the original did.
+/// The original's WebSocket: `connection_established`, `ping`/`pong`, and one push per new
+/// in-app row. The token comes as `?token=` or as a subprotocol next to `bearer`; a bad,
+/// missing or inactive user's token is closed with code 4001.
+#[utoipa::path(get, path = "/ws/notifications/", tag = "notifications",
+    params(("token" = Option<String>, Query, description = "Access token (or send it as a subprotocol)")),
+    responses(
+        (status = 101, description = "Switching protocols to a WebSocket"),
+    ))]
+// `GET /ws/notifications/?token=<access>` (or the token as a subprotocol): closing with 4001 is
+// what the original did.
 pub async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -126,8 +136,16 @@ async fn session(mut socket: WebSocket, user: AuthUser, state: AppState) {
     tracing::info!(user_id = user.id, "websocket disconnected");
 }
 
-/// `GET /api/notifications/stream/`: the same pushes as Server-Sent Events, authenticated by
-/// the `Authorization` header (or `?token=` for `EventSource`, which cannot set headers).
+/// In-app notifications as Server-Sent Events: `connection_established`, then one
+/// `notification` event per new in-app row (`?token=` for `EventSource`, which cannot send
+/// headers).
+#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications",
+    params(("token" = Option<String>, Query, description = "Access token, when no Authorization header can be sent")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No or a bad token", body = Detail),
+    ))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,

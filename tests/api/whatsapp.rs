@@ -563,7 +563,7 @@ async fn status_callbacks_are_signed_and_only_move_forward(engine: Engine) {
             params.push(("ErrorCode".to_string(), c.to_string()));
         }
         let sig = signature
-            .unwrap_or_else(|| incident::notify::signature::twilio_signature(TOKEN, &url, &params));
+            .unwrap_or_else(|| incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params));
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&params)
             .finish();
@@ -635,7 +635,7 @@ async fn status_callbacks_are_signed_and_only_move_forward(engine: Engine) {
         ),
         ("MessageStatus".to_string(), "delivered".to_string()),
     ];
-    let sig = incident::notify::signature::twilio_signature(TOKEN, &url, &params);
+    let sig = incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&params)
         .finish();

@@ -1,5 +1,8 @@
 //! Provider callbacks: Twilio message status (`X-Twilio-Signature`) and Meta's webhook
-//! (verification challenge and `X-Hub-Signature-256`). Statuses only move forward.
+//! (verification challenge and `X-Hub-Signature-256`). The signatures are checked here
+//! (`signature`); the statuses are recorded by `service::notifications` (they only move forward).
+
+pub mod signature;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -7,12 +10,26 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
-use crate::db::notifications::{apply_delivery_status, CallbackOutcome};
-use crate::domain::datetime::now;
 use crate::error::{Error, Result};
-use crate::notify::signature::{validate_meta, validate_twilio};
+use crate::http::openapi::components::{Detail, FieldErrors};
+use crate::service::notifications::record_delivery_status;
 use crate::state::AppState;
+use signature::{constant_time_eq, validate_meta, validate_twilio};
+
+/// Twilio's status callback (form-encoded; other parameters Twilio sends are ignored).
+#[derive(ToSchema)]
+#[schema(example = json!({"MessageSid": "SM0123456789abcdef0123456789abcdef", "MessageStatus": "delivered"}))]
+pub struct TwilioStatusCallback {
+    #[schema(rename = "MessageSid")]
+    pub message_sid: String,
+    /// `queued`, `sent`, `delivered`, `read`, `undelivered`, `failed`, ...
+    #[schema(rename = "MessageStatus")]
+    pub message_status: String,
+    #[schema(rename = "ErrorCode")]
+    pub error_code: Option<String>,
+}
 
 fn forbidden(why: &str) -> Error {
     Error::ForbiddenDetail(why.to_string())
@@ -41,41 +58,17 @@ fn called_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
     }
 }
 
-async fn record(
-    provider: &str,
-    state: &AppState,
-    message_id: &str,
-    status: &str,
-    error_code: Option<&str>,
-) -> Result<()> {
-    let outcome = apply_delivery_status(&state.db, message_id, status, error_code, now()).await?;
-    match outcome {
-        CallbackOutcome::UnknownMessage => {
-            tracing::info!(
-                provider,
-                message_id,
-                status,
-                "status callback for an unknown message: acknowledged"
-            )
-        }
-        CallbackOutcome::Stale => tracing::debug!(
-            provider,
-            message_id,
-            status,
-            "status callback older than what we know: ignored"
-        ),
-        CallbackOutcome::Updated => tracing::info!(
-            provider,
-            message_id,
-            status,
-            error_code,
-            "delivery status updated"
-        ),
-    }
-    Ok(())
-}
-
-/// `POST /api/webhooks/twilio/status/`: Twilio's status callback (form-encoded).
+/// Twilio's message status callback (`X-Twilio-Signature` checked; statuses only move forward).
+#[utoipa::path(post, path = "/api/webhooks/twilio/status/", tag = "webhooks",
+    params(("X-Twilio-Signature" = String, Header, description = "Twilio's HMAC-SHA1 signature of the URL and parameters")),
+    request_body(content((TwilioStatusCallback = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 204, description = "Recorded (or acknowledged for an unknown message)"),
+        (status = 400, description = "No message id or status", body = FieldErrors,
+         example = json!({"MessageSid": ["This field is required."]})),
+        (status = 403, description = "Missing or wrong signature, or Twilio not configured", body = Detail,
+         example = json!({"detail": "Invalid or missing X-Twilio-Signature."})),
+    ))]
 pub async fn twilio_status(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -113,9 +106,9 @@ pub async fn twilio_status(
             serde_json::json!({"MessageSid": ["This field is required."]}),
         ));
     };
-    record(
-        "twilio",
+    record_delivery_status(
         &state,
+        "twilio",
         sid,
         &status.to_ascii_lowercase(),
         get("ErrorCode").filter(|c| !c.is_empty()),
@@ -124,26 +117,38 @@ pub async fn twilio_status(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-pub struct Verify {
+/// Meta's subscription challenge.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetaVerifyParams {
+    /// `subscribe`.
     #[serde(rename = "hub.mode")]
-    mode: Option<String>,
+    pub mode: Option<String>,
+    /// Must equal `WHATSAPP_VERIFY_TOKEN`.
     #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
+    pub verify_token: Option<String>,
+    /// Echoed back.
     #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
+    pub challenge: Option<String>,
 }
 
-/// `GET /api/webhooks/meta/`: Meta's subscription challenge.
+/// Meta's webhook subscription challenge.
+#[utoipa::path(get, path = "/api/webhooks/meta/", tag = "webhooks",
+    params(MetaVerifyParams),
+    responses(
+        (status = 200, description = "The challenge, echoed", body = String, content_type = "text/plain"),
+        (status = 403, description = "Wrong verify token", body = Detail,
+         example = json!({"detail": "Verification token mismatch."})),
+    ))]
 pub async fn meta_verify(
     State(state): State<AppState>,
-    Query(q): Query<Verify>,
+    Query(q): Query<MetaVerifyParams>,
 ) -> Result<Response> {
     let expected = state.config.meta.verify_token.expose();
     let ok = !expected.is_empty()
         && q.mode.as_deref() == Some("subscribe")
         && q.verify_token.as_deref().is_some_and(|t| {
-            crate::notify::signature::constant_time_eq(t.as_bytes(), expected.as_bytes())
+            constant_time_eq(t.as_bytes(), expected.as_bytes())
         });
     if !ok {
         return Err(forbidden("Verification token mismatch."));
@@ -151,7 +156,16 @@ pub async fn meta_verify(
     Ok(q.challenge.unwrap_or_default().into_response())
 }
 
-/// `POST /api/webhooks/meta/`: message statuses from the WhatsApp Cloud API.
+/// Message statuses from the WhatsApp Cloud API (`X-Hub-Signature-256` checked).
+#[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks",
+    params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC of the body with the app secret")),
+    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]`)"),
+    responses(
+        (status = 200, description = "Recorded"),
+        (status = 400, description = "Not JSON", body = Detail),
+        (status = 403, description = "Missing or wrong signature", body = Detail,
+         example = json!({"detail": "Invalid or missing X-Hub-Signature-256."})),
+    ))]
 pub async fn meta_events(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -178,7 +192,7 @@ pub async fn meta_events(
             continue;
         };
         let code = s["errors"][0]["code"].as_i64().map(|c| c.to_string());
-        record("meta", &state, id, status, code.as_deref()).await?;
+        record_delivery_status(&state, "meta", id, status, code.as_deref()).await?;
     }
     Ok(StatusCode::OK.into_response())
 }
