@@ -51,7 +51,7 @@ pub struct RefreshResponse {
 }
 
 /// Log in: tokens and the user.
-#[utoipa::path(post, path = "/api/auth/login/", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", operation_id = "auth_login",
     request_body(content(
         (LoginRequest = "application/json"),
         (LoginRequest = "application/x-www-form-urlencoded"),
@@ -89,7 +89,7 @@ pub async fn login(
 }
 
 /// Exchange a refresh token for a new access token and a new (rotated) refresh token.
-#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth",
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
     request_body(content(
         (RefreshRequest = "application/json"),
         (RefreshRequest = "application/x-www-form-urlencoded"),

@@ -30,7 +30,7 @@ pub struct Readyz {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "healthz",
     responses((status = 200, description = "Alive", body = Healthz)))]
 pub async fn healthz() -> Json<Healthz> {
     Json(Healthz {
@@ -40,7 +40,7 @@ pub async fn healthz() -> Json<Healthz> {
 
 /// Readiness: database reachable, migrations applied, delivery worker alive, WhatsApp
 /// provider configured and accepted.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     responses(
         (status = 200, description = "Ready", body = Readyz),
         (status = 503, description = "Not ready: the failing checks say why", body = Readyz,
@@ -111,7 +111,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
 }
 
 /// Prometheus metrics (here unless `METRICS_ADDR` serves them on their own address).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "Prometheus text format", body = String,
                content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 // Queue and pool gauges are read at scrape time.

@@ -333,7 +333,7 @@ async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Resul
 
 /// Your in-app notifications, newest first; with `notification_type`, the delivery log
 /// (admins: every recipient's).
-#[utoipa::path(get, path = "/api/notifications/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", operation_id = "notifications_list",
     params(PageParams, NotificationFilters),
     security(("bearerAuth" = [])),
     responses(
@@ -351,7 +351,7 @@ pub async fn list(
 }
 
 /// The list's rows that are unread.
-#[utoipa::path(get, path = "/api/notifications/unread/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/unread/", tag = "notifications", operation_id = "notifications_unread",
     params(PageParams, NotificationFilters),
     security(("bearerAuth" = [])),
     responses(
@@ -374,7 +374,7 @@ pub async fn unread(
 }
 
 /// One notification, within the list's scope and filters.
-#[utoipa::path(get, path = "/api/notifications/{id}/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/{id}/", tag = "notifications", operation_id = "notifications_retrieve",
     params(NotificationPath, NotificationFilters),
     security(("bearerAuth" = [])),
     responses(
@@ -393,7 +393,7 @@ pub async fn retrieve(
 }
 
 /// How many in-app notifications you have not read.
-#[utoipa::path(get, path = "/api/notifications/unread_count/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/unread_count/", tag = "notifications", operation_id = "notifications_unread_count",
     security(("bearerAuth" = [])),
     responses((status = 200, description = "The count", body = UnreadCount)))]
 pub async fn unread_count(
@@ -405,7 +405,7 @@ pub async fn unread_count(
 }
 
 /// Mark one of your notifications read (idempotent; `read_at` is kept on repeats).
-#[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications", operation_id = "notifications_mark_as_read",
     params(NotificationPath, NotificationFilters),
     security(("bearerAuth" = [])),
     responses(
@@ -427,7 +427,7 @@ pub async fn mark_as_read(
 }
 
 /// Mark all your unread in-app notifications read (optionally one ticket's).
-#[utoipa::path(post, path = "/api/notifications/mark_all_as_read/", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/mark_all_as_read/", tag = "notifications", operation_id = "notifications_mark_all_as_read",
     params(("ticket" = Option<i64>, Query, description = "Only this ticket's rows (a query parameter; a body is ignored)")),
     security(("bearerAuth" = [])),
     responses(
@@ -447,7 +447,7 @@ pub async fn mark_all_as_read(
 }
 
 /// Counts by channel and status (ADMIN).
-#[utoipa::path(get, path = "/api/notifications/stats/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/stats/", tag = "notifications", operation_id = "notifications_stats",
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The counts", body = NotificationStats),
@@ -462,7 +462,7 @@ pub async fn stats(
 }
 
 /// Re-queue one FAILED e-mail or WhatsApp row (ADMIN).
-#[utoipa::path(post, path = "/api/notifications/{id}/retry/", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/{id}/retry/", tag = "notifications", operation_id = "notifications_retry",
     params(NotificationPath),
     security(("bearerAuth" = [])),
     responses(
@@ -486,7 +486,7 @@ pub async fn retry(
 }
 
 /// Re-queue every FAILED row of a channel (ADMIN).
-#[utoipa::path(post, path = "/api/notifications/retry_failed/", tag = "notifications",
+#[utoipa::path(post, path = "/api/notifications/retry_failed/", tag = "notifications", operation_id = "notifications_retry_failed",
     params(("notification_type" = Option<String>, Query, description = "`WHATSAPP` (default) or `EMAIL`")),
     security(("bearerAuth" = [])),
     responses(

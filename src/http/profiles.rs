@@ -70,7 +70,7 @@ impl From<&UserRow> for Profile {
 }
 
 /// Profiles: all for admins, your own for everyone else.
-#[utoipa::path(get, path = "/api/profiles/", tag = "profiles",
+#[utoipa::path(get, path = "/api/profiles/", tag = "profiles", operation_id = "profiles_list",
     params(PageParams),
     security(("bearerAuth" = [])),
     responses(
@@ -98,7 +98,7 @@ pub async fn list(
 }
 
 /// One profile (by profile id), within the same scope.
-#[utoipa::path(get, path = "/api/profiles/{id}/", tag = "profiles",
+#[utoipa::path(get, path = "/api/profiles/{id}/", tag = "profiles", operation_id = "profiles_retrieve",
     params(("id" = i64, Path, description = "Profile id (not the user id)")),
     security(("bearerAuth" = [])),
     responses(
@@ -147,7 +147,7 @@ async fn edit_self(state: AppState, user: AuthUser, data: serde_json::Map<String
 }
 
 /// Update your own names or password.
-#[utoipa::path(put, path = "/api/profile/update/", tag = "profiles",
+#[utoipa::path(put, path = "/api/profile/update/", tag = "profiles", operation_id = "profile_update",
     request_body(content((ProfileUpdate = "application/json"), (ProfileUpdate = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
     responses(
@@ -164,7 +164,7 @@ pub async fn update_self(
 }
 
 /// Update your own names or password.
-#[utoipa::path(patch, path = "/api/profile/update/", tag = "profiles",
+#[utoipa::path(patch, path = "/api/profile/update/", tag = "profiles", operation_id = "profile_partial_update",
     request_body(content((ProfileUpdate = "application/json"), (ProfileUpdate = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
     responses(

@@ -48,7 +48,7 @@ fn connected(user: &AuthUser) -> Value {
 /// The original's WebSocket: `connection_established`, `ping`/`pong`, and one push per new
 /// in-app row. The token comes as `?token=` or as a subprotocol next to `bearer`; a bad,
 /// missing or inactive user's token is closed with code 4001.
-#[utoipa::path(get, path = "/ws/notifications/", tag = "notifications",
+#[utoipa::path(get, path = "/ws/notifications/", tag = "notifications", operation_id = "notifications_websocket",
     params(("token" = Option<String>, Query, description = "Access token (or send it as a subprotocol)")),
     responses(
         (status = 101, description = "Switching protocols to a WebSocket"),
@@ -139,7 +139,7 @@ async fn session(mut socket: WebSocket, user: AuthUser, state: AppState) {
 /// In-app notifications as Server-Sent Events: `connection_established`, then one
 /// `notification` event per new in-app row (`?token=` for `EventSource`, which cannot send
 /// headers).
-#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications",
+#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications", operation_id = "notifications_stream",
     params(("token" = Option<String>, Query, description = "Access token, when no Authorization header can be sent")),
     security(("bearerAuth" = [])),
     responses(

@@ -351,7 +351,7 @@ fn user_changes(state: &AppState, data: &Map<String, Value>) -> Result<UserChang
 // Handlers
 
 /// Every user, newest first (ADMIN).
-#[utoipa::path(get, path = "/api/users/", tag = "users",
+#[utoipa::path(get, path = "/api/users/", tag = "users", operation_id = "users_list",
     params(PageParams),
     security(("bearerAuth" = [])),
     responses(
@@ -381,7 +381,7 @@ fn to_value(shape: impl Serialize) -> Result<Value> {
 }
 
 /// One user (ADMIN).
-#[utoipa::path(get, path = "/api/users/{id}/", tag = "users",
+#[utoipa::path(get, path = "/api/users/{id}/", tag = "users", operation_id = "users_retrieve",
     params(UserPath),
     security(("bearerAuth" = [])),
     responses(
@@ -399,7 +399,7 @@ pub async fn retrieve(
 }
 
 /// Create a user (ADMIN).
-#[utoipa::path(post, path = "/api/users/", tag = "users",
+#[utoipa::path(post, path = "/api/users/", tag = "users", operation_id = "users_create",
     request_body(content((UserCreate = "application/json"), (UserCreate = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
     responses(
@@ -439,7 +439,7 @@ async fn edit(state: AppState, user: AuthUser, id: String, request: Request) -> 
 }
 
 /// Edit a user (ADMIN; like PATCH, nothing is required).
-#[utoipa::path(put, path = "/api/users/{id}/", tag = "users",
+#[utoipa::path(put, path = "/api/users/{id}/", tag = "users", operation_id = "users_update",
     params(UserPath),
     request_body(content((UserEdit = "application/json"), (UserEdit = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
@@ -463,7 +463,7 @@ pub async fn update(
 }
 
 /// Edit a user (ADMIN).
-#[utoipa::path(patch, path = "/api/users/{id}/", tag = "users",
+#[utoipa::path(patch, path = "/api/users/{id}/", tag = "users", operation_id = "users_partial_update",
     params(UserPath),
     request_body(content((UserEdit = "application/json"), (UserEdit = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
@@ -483,7 +483,7 @@ pub async fn partial_update(
 }
 
 /// Delete a user and everything they created (ADMIN; not yourself).
-#[utoipa::path(delete, path = "/api/users/{id}/", tag = "users",
+#[utoipa::path(delete, path = "/api/users/{id}/", tag = "users", operation_id = "users_destroy",
     params(UserPath),
     security(("bearerAuth" = [])),
     responses(
@@ -503,7 +503,7 @@ pub async fn destroy(
 }
 
 /// Activate a user (ADMIN; the body is ignored).
-#[utoipa::path(post, path = "/api/users/{id}/activate/", tag = "users",
+#[utoipa::path(post, path = "/api/users/{id}/activate/", tag = "users", operation_id = "users_activate",
     params(UserPath),
     security(("bearerAuth" = [])),
     responses(
@@ -524,7 +524,7 @@ pub async fn activate(
 }
 
 /// Deactivate a user (ADMIN; not yourself). Their tokens stop working.
-#[utoipa::path(post, path = "/api/users/{id}/deactivate/", tag = "users",
+#[utoipa::path(post, path = "/api/users/{id}/deactivate/", tag = "users", operation_id = "users_deactivate",
     params(UserPath),
     security(("bearerAuth" = [])),
     responses(
@@ -547,7 +547,7 @@ pub async fn deactivate(
 }
 
 /// The users with one role, as a plain array (ADMIN).
-#[utoipa::path(get, path = "/api/users/by_role/", tag = "users",
+#[utoipa::path(get, path = "/api/users/by_role/", tag = "users", operation_id = "users_by_role",
     params(("role" = Role, Query, description = "`CLIENT`, `SUPPORT` or `ADMIN` (case-sensitive)")),
     security(("bearerAuth" = [])),
     responses(

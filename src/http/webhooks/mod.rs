@@ -59,7 +59,7 @@ fn called_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
 }
 
 /// Twilio's message status callback (`X-Twilio-Signature` checked; statuses only move forward).
-#[utoipa::path(post, path = "/api/webhooks/twilio/status/", tag = "webhooks",
+#[utoipa::path(post, path = "/api/webhooks/twilio/status/", tag = "webhooks", operation_id = "webhooks_twilio_status",
     params(("X-Twilio-Signature" = String, Header, description = "Twilio's HMAC-SHA1 signature of the URL and parameters")),
     request_body(content((TwilioStatusCallback = "application/x-www-form-urlencoded"))),
     responses(
@@ -133,7 +133,7 @@ pub struct MetaVerifyParams {
 }
 
 /// Meta's webhook subscription challenge.
-#[utoipa::path(get, path = "/api/webhooks/meta/", tag = "webhooks",
+#[utoipa::path(get, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_verify",
     params(MetaVerifyParams),
     responses(
         (status = 200, description = "The challenge, echoed", body = String, content_type = "text/plain"),
@@ -157,7 +157,7 @@ pub async fn meta_verify(
 }
 
 /// Message statuses from the WhatsApp Cloud API (`X-Hub-Signature-256` checked).
-#[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks",
+#[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_events",
     params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC of the body with the app secret")),
     request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]`)"),
     responses(
