@@ -47,27 +47,33 @@ pub async fn healthz() -> Json<Healthz> {
          example = json!({"status": "not ready", "provider": "twilio", "checks": {"database": "ok", "migrations": "ok", "notification_worker": "ok", "whatsapp": "not configured"}})),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>) {
-    let mut checks = BTreeMap::new();
-    let mut ready = true;
-    let mut check = |name: &str, result: Result<(), String>| {
-        match result {
-            Ok(()) => checks.insert(name.to_string(), "ok".to_string()),
-            Err(why) => {
-                ready = false;
-                checks.insert(name.to_string(), why)
-            }
-        };
+    let checks = checks(&state).await;
+    let ready = checks.values().all(|c| c.is_ok());
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
     };
+    let body = Readyz {
+        status: if ready { "ready" } else { "not ready" }.to_string(),
+        provider: state.provider.name().to_string(),
+        checks: checks
+            .into_iter()
+            .map(|(name, c)| (name.to_string(), c.err().unwrap_or_else(|| "ok".into())))
+            .collect(),
+    };
+    (status, Json(body))
+}
+
+/// Each readiness check: `Ok` or why not.
+async fn checks(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> {
     let db = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
-    check(
-        "database",
-        if db_ok {
-            Ok(())
-        } else {
-            Err("unreachable".into())
-        },
-    );
+    let database = if db_ok {
+        Ok(())
+    } else {
+        Err("unreachable".into())
+    };
     let migrations = if db_ok {
         match state.db.migrations_applied().await {
             Ok(true) => Ok(()),
@@ -77,7 +83,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
     } else {
         Err("unknown: database unreachable".into())
     };
-    check("migrations", migrations);
     let worker_ok =
         !state.config.worker.enabled || state.worker.is_alive(state.config.worker.poll_interval);
     let worker = if worker_ok {
@@ -85,7 +90,6 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
     } else {
         Err("not running".into())
     };
-    check("notification_worker", worker);
     let whatsapp = if !state.provider.is_configured() {
         Err("not configured".into())
     } else if state.worker.auth_failing() {
@@ -96,18 +100,12 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
     } else {
         Ok(())
     };
-    check("whatsapp", whatsapp);
-    let status = if ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    let body = Readyz {
-        status: if ready { "ready" } else { "not ready" }.to_string(),
-        provider: state.provider.name().to_string(),
-        checks,
-    };
-    (status, Json(body))
+    BTreeMap::from([
+        ("database", database),
+        ("migrations", migrations),
+        ("notification_worker", worker),
+        ("whatsapp", whatsapp),
+    ])
 }
 
 /// Prometheus metrics (here unless `METRICS_ADDR` serves them on their own address).

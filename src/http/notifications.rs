@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::http::extract::parse_id;
 use crate::http::openapi::components::{
     DateTime, Detail, ErrorBody, FieldErrors, InvalidFilter, InvalidPage, NotAdmin,
-    NotificationFilters, NotificationNotFound, NotificationPath, NotificationStatus, NotificationType, PageParams,
-    Paginated,
+    NotificationFilters, NotificationNotFound, NotificationPath, NotificationStatus,
+    NotificationType, PageParams, Paginated,
 };
 use crate::http::pagination::PageRequest;
 use crate::service::notifications::{self as service, ChannelCounts, Stats};
@@ -328,7 +328,11 @@ async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Resul
         .iter()
         .map(|n| serde_json::to_value(Notification::from(n)))
         .collect();
-    Ok(Json(page.respond(count, w, results.map_err(Error::internal)?)))
+    Ok(Json(page.respond(
+        count,
+        w,
+        results.map_err(Error::internal)?,
+    )))
 }
 
 /// Your in-app notifications, newest first; with `notification_type`, the delivery log

@@ -94,7 +94,11 @@ pub async fn list(
         .iter()
         .map(|u| serde_json::to_value(Profile::from(u)))
         .collect();
-    Ok(Json(page.respond(count, w, results.map_err(Error::internal)?)))
+    Ok(Json(page.respond(
+        count,
+        w,
+        results.map_err(Error::internal)?,
+    )))
 }
 
 /// One profile (by profile id), within the same scope.
@@ -137,7 +141,11 @@ fn profile_changes(data: &serde_json::Map<String, Value>) -> Result<ProfileChang
     })
 }
 
-async fn edit_self(state: AppState, user: AuthUser, data: serde_json::Map<String, Value>) -> Result<Json<ProfileUpdated>> {
+async fn edit_self(
+    state: AppState,
+    user: AuthUser,
+    data: serde_json::Map<String, Value>,
+) -> Result<Json<ProfileUpdated>> {
     let changes = profile_changes(&data)?;
     let row = service::update_self(&state, &user, changes).await?;
     Ok(Json(ProfileUpdated {

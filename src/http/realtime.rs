@@ -156,10 +156,21 @@ pub async fn stream(
         None => q.token.ok_or(Error::Unauthenticated)?,
     };
     let user = authenticate(&state, &token).await?;
+    let body = pushes(&state, &user);
+    Ok(Sse::new(body)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// `connection_established`, then one `notification` event per in-app row pushed to `user`.
+fn pushes(
+    state: &AppState,
+    user: &AuthUser,
+) -> std::pin::Pin<Box<dyn Stream<Item = std::result::Result<SseEvent, Infallible>> + Send>> {
     let rx = state.push.subscribe();
     let first = SseEvent::default()
         .event("connection_established")
-        .data(connected(&user).to_string());
+        .data(connected(user).to_string());
     let uid = user.id;
     let events = futures::stream::unfold(rx, move |mut rx| async move {
         loop {
@@ -179,13 +190,8 @@ pub async fn stream(
             }
         }
     });
-    let body: std::pin::Pin<
-        Box<dyn Stream<Item = std::result::Result<SseEvent, Infallible>> + Send>,
-    > = Box::pin(futures::StreamExt::chain(
+    Box::pin(futures::StreamExt::chain(
         futures::stream::once(async move { Ok(first) }),
         events,
-    ));
-    Ok(Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
+    ))
 }

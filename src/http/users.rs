@@ -424,7 +424,12 @@ pub async fn create(
 
 /// PUT and PATCH: DRF looks the user up before it parses the body, so a missing user is a 404
 /// whatever was sent.
-async fn edit(state: AppState, user: AuthUser, id: String, request: Request) -> Result<Json<UserUpdate>> {
+async fn edit(
+    state: AppState,
+    user: AuthUser,
+    id: String,
+    request: Request,
+) -> Result<Json<UserUpdate>> {
     let id = parse_id(&id)?;
     let changes = match Body::from_request(request, &state).await {
         Ok(Body(data)) => user_changes(&state, &data),

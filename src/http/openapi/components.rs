@@ -101,7 +101,7 @@ pub struct FieldErrors;
 impl PartialSchema for FieldErrors {
     fn schema() -> RefOr<Schema> {
         use serde_json::json;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
         let messages = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
         ObjectBuilder::new()
             .schema_type(Type::Object)
@@ -692,4 +692,3 @@ pub struct NotificationFilters {
     /// With `notification_type`: the provider's last status, e.g. `delivered`.
     pub delivery_status: Option<String>,
 }
-

@@ -47,6 +47,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/docs/{file}/", get(docs_asset))
 }
 
+/// This OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/api/schema/", tag = "docs", operation_id = "api_schema",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")))]
 async fn schema() -> Response {
     static JSON: LazyLock<String> = LazyLock::new(|| {
         document()
@@ -82,8 +85,11 @@ fn serve_file(file: &str) -> Option<utoipa_swagger_ui::SwaggerFile<'static>> {
         .flatten()
 }
 
-/// The UI's page. A `<base>` makes its relative asset URLs resolve under `/api/docs/` also when
-/// the page is reached as `/api/docs` (every `/api/` path is served without its slash).
+/// The Swagger UI (served by the binary; no CDN).
+#[utoipa::path(get, path = "/api/docs/", tag = "docs", operation_id = "api_docs",
+    responses((status = 200, description = "The Swagger UI page", body = String, content_type = "text/html")))]
+// A `<base>` makes the page's relative asset URLs resolve under `/api/docs/` also when it is
+// reached as `/api/docs` (every `/api/` path is served without its slash).
 async fn docs_index() -> Response {
     let Some(file) = serve_file("index.html") else {
         return Error::NotFoundPlain.into_response();
@@ -109,7 +115,13 @@ async fn docs_index() -> Response {
         .into_response()
 }
 
-/// One of the UI's files (`swagger-ui-bundle.js`, `swagger-ui.css`, ...), from the binary.
+/// One of the Swagger UI's files (scripts, styles, icons), embedded in the binary.
+#[utoipa::path(get, path = "/api/docs/{file}/", tag = "docs", operation_id = "api_docs_asset",
+    params(("file" = String, Path, description = "File name, e.g. `swagger-ui-bundle.js` (served without the trailing slash too)")),
+    responses(
+        (status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 404, description = "No such file", body = Detail, example = json!({"detail": "Not found."})),
+    ))]
 async fn docs_asset(Path(file): Path<String>) -> Response {
     if file == "index.html" {
         return docs_index().await;
@@ -189,7 +201,7 @@ route is `405` (after authentication).";
         notifications::retry_failed, notifications::retrieve,
         notifications::mark_as_read, notifications::retry,
         webhooks::twilio_status, webhooks::meta_verify, webhooks::meta_events,
-        ops::api_schema, ops::api_docs, ops::api_docs_asset,
+        schema, docs_index, docs_asset,
     ),
     components(
         schemas(
@@ -285,7 +297,7 @@ impl Modify for Common {
 }
 
 // =============================================================================================
-// Operations: one stub per method and path (the handlers are in the sibling modules)
+// The ticket operations, one stub per method and path, until they move onto their handlers
 
 mod ops {
     use crate::http::openapi::*;
@@ -616,26 +628,4 @@ mod ops {
             (status = 404, response = AttachmentNotFound),
         ))]
     pub fn tickets_download_attachment() {}
-
-    // ----- docs -----------------------------------------------------------------------------
-
-    /// This OpenAPI 3.1 document.
-    #[utoipa::path(get, path = "/api/schema/", tag = "docs",
-        responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")))]
-    pub fn api_schema() {}
-
-    /// The Swagger UI (served by the binary; no CDN).
-    #[utoipa::path(get, path = "/api/docs/", tag = "docs",
-        responses((status = 200, description = "The Swagger UI page", body = String, content_type = "text/html")))]
-    pub fn api_docs() {}
-
-    /// One of the Swagger UI's files (scripts, styles, icons), embedded in the binary.
-    #[utoipa::path(get, path = "/api/docs/{file}/", tag = "docs",
-        params(("file" = String, Path, description = "File name, e.g. `swagger-ui-bundle.js` (served without the trailing slash too)")),
-        responses(
-            (status = 200, description = "The file", body = Vec<u8>, content_type = "application/octet-stream"),
-            (status = 404, description = "No such file", body = Detail, example = json!({"detail": "Not found."})),
-        ))]
-    pub fn api_docs_asset() {}
 }
-

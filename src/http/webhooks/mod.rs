@@ -75,22 +75,7 @@ pub async fn twilio_status(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response> {
-    let token = state.config.twilio.webhook_auth_token.expose();
-    if token.is_empty() {
-        return Err(forbidden(
-            "Twilio is not configured: status callbacks cannot be verified.",
-        ));
-    }
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let url = called_url(&state, &headers, &uri);
-    if signature.is_empty() || !validate_twilio(token, &url, &params, signature) {
-        tracing::warn!(url = %url, "Twilio callback with a missing or wrong X-Twilio-Signature refused");
-        return Err(forbidden("Invalid or missing X-Twilio-Signature."));
-    }
+    let params = signed_twilio_params(&state, &headers, &uri, &body)?;
     let get = |k: &str| {
         params
             .iter()
@@ -102,9 +87,7 @@ pub async fn twilio_status(
         get("MessageSid").or(get("SmsSid")),
         get("MessageStatus").or(get("SmsStatus")),
     ) else {
-        return Err(Error::Validation(
-            serde_json::json!({"MessageSid": ["This field is required."]}),
-        ));
+        return Err(Error::field("MessageSid", "This field is required."));
     };
     record_delivery_status(
         &state,
@@ -115,6 +98,32 @@ pub async fn twilio_status(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The form parameters of a Twilio callback whose `X-Twilio-Signature` checks out.
+fn signed_twilio_params(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Vec<(String, String)>> {
+    let token = state.config.twilio.webhook_auth_token.expose();
+    if token.is_empty() {
+        return Err(forbidden(
+            "Twilio is not configured: status callbacks cannot be verified.",
+        ));
+    }
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let url = called_url(state, headers, uri);
+    if signature.is_empty() || !validate_twilio(token, &url, &params, signature) {
+        tracing::warn!(url = %url, "Twilio callback with a missing or wrong X-Twilio-Signature refused");
+        return Err(forbidden("Invalid or missing X-Twilio-Signature."));
+    }
+    Ok(params)
 }
 
 /// Meta's subscription challenge.
@@ -147,9 +156,9 @@ pub async fn meta_verify(
     let expected = state.config.meta.verify_token.expose();
     let ok = !expected.is_empty()
         && q.mode.as_deref() == Some("subscribe")
-        && q.verify_token.as_deref().is_some_and(|t| {
-            constant_time_eq(t.as_bytes(), expected.as_bytes())
-        });
+        && q.verify_token
+            .as_deref()
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
     if !ok {
         return Err(forbidden("Verification token mismatch."));
     }
