@@ -32,7 +32,6 @@ type Module = Vec<String>;
 
 struct Source {
     module: Module,
-    path: PathBuf,
     /// The text without its test module.
     code: String,
 }
@@ -96,7 +95,6 @@ fn sources() -> Vec<Source> {
             let text = std::fs::read_to_string(&path).expect("read source");
             Source {
                 module: module_of(&rel),
-                path: rel,
                 code: code_of(&text),
             }
         })
@@ -346,12 +344,10 @@ fn the_checker_sees_use_trees_inline_paths_and_child_modules() {
     .collect();
     let src = Source {
         module: vec!["c".into()],
-        path: PathBuf::from("c/mod.rs"),
         code: "use crate::{a::b::{X, Y}, a};\nfn f() { d::g(); crate::a::h(); }".into(),
     };
     let sibling = Source {
         module: vec!["c".into(), "d".into()],
-        path: PathBuf::from("c/d.rs"),
         code: "use super::Z;".into(),
     };
     let found_sibling: Vec<String> = references(&sibling, &modules)

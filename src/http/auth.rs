@@ -1,42 +1,77 @@
-//! `POST /api/auth/login/` and `POST /api/auth/refresh/` (SimpleJWT's views, contract §2).
+//! `POST /api/auth/login/` and `POST /api/auth/refresh/` (SimpleJWT's views, contract §2): the
+//! request bodies are read here, the rest is `service::login`.
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{TimeZone, Utc};
-use serde_json::{json, Value};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::auth::jwt::{Claims, TokenError, TokenType};
-use crate::auth::password::Verification;
-use crate::db;
-use crate::domain::datetime::now;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::body::{Body, Fields, Str};
 use crate::http::client_ip::ClientIp;
-use crate::http::users::login_user_json;
+use crate::http::openapi::components::{Detail, FieldErrors, RefreshRefused};
+use crate::http::users::LoginUser;
+use crate::service::login;
 use crate::state::AppState;
 
-const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
-
-fn issued<'a>(c: &'a Claims) -> db::tokens::Issued<'a> {
-    db::tokens::Issued {
-        user_id: c.user_id,
-        jti: &c.jti,
-        created_at: Utc
-            .timestamp_opt(c.iat, 0)
-            .single()
-            .unwrap_or_else(Utc::now),
-        expires_at: Utc
-            .timestamp_opt(c.exp, 0)
-            .single()
-            .unwrap_or_else(Utc::now),
-    }
+/// Login credentials (JSON, form or multipart; both values are trimmed).
+#[derive(ToSchema)]
+#[schema(example = json!({"username": "client1", "password": "s3cret-pass"}))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
 }
 
+/// A refresh token (2 days) and an access token (2 hours), with the user.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl",
+    "access": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoiYWNjZXNzIn0.c2lnbmF0dXJl",
+    "user": {"id": 4, "username": "client1", "email": "client1@example.com", "first_name": "Mona", "last_name": "Adel",
+             "full_name": "Mona Adel", "role": "CLIENT", "phone_number": "", "whatsapp_number": "+201094402250",
+             "department": "", "is_active": true, "date_joined": "2025-12-23 10:15:00"}
+}))]
+pub struct LoginResponse {
+    pub refresh: String,
+    pub access: String,
+    pub user: LoginUser,
+}
+
+#[derive(ToSchema)]
+#[schema(example = json!({"refresh": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ0b2tlbl90eXBlIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"}))]
+pub struct RefreshRequest {
+    pub refresh: String,
+}
+
+/// A new access token and a new refresh token (the presented one is blacklisted).
+#[derive(Serialize, ToSchema)]
+pub struct RefreshResponse {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Log in: tokens and the user.
+#[utoipa::path(post, path = "/api/auth/login/", tag = "auth", operation_id = "auth_login",
+    request_body(content(
+        (LoginRequest = "application/json"),
+        (LoginRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "Missing or blank fields, wrong credentials or an inactive user, no profile, or an unparsable body", body = FieldErrors,
+         examples(
+             ("bad_credentials" = (value = json!({"non_field_errors": ["Unable to log in with provided credentials."]}))),
+             ("missing_fields" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
+             ("no_profile" = (value = json!({"non_field_errors": ["User profile not found. Please contact administrator."]}))),
+         )),
+        (status = 429, description = "Too many refused logins for this username from this address (`LOGIN_MAX_FAILURES` within `LOGIN_LOCKOUT`); `Retry-After` gives the seconds to wait",
+         body = Detail, example = json!({"detail": "Request was throttled. Expected available in 897 seconds."})),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Body(data): Body,
-) -> Result<Json<Value>> {
+) -> Result<Json<LoginResponse>> {
     let mut f = Fields::new(&data);
     let username = f.str("username", Str::required());
     let password = f.str("password", Str::required());
@@ -45,118 +80,45 @@ pub async fn login(
         username.value().unwrap_or_default(),
         password.value().unwrap_or_default(),
     );
-    let throttle = &state.login_throttle;
-    if let Err(wait) = throttle.check(&username, ip) {
-        return Err(Error::Throttled(wait.as_secs_f64().ceil() as u64));
-    }
-
-    let found = db::users::login_lookup(&state.db, &username).await?;
-    let verdict = crate::auth::verify_password(
-        password.clone(),
-        found.as_ref().map(|(_, hash, _)| hash.clone()),
-    )
-    .await;
-    let accepted = match found {
-        Some((user_id, _, true)) if verdict != Verification::Invalid => Some(user_id),
-        _ => None,
-    };
-    let Some(user_id) = accepted else {
-        if throttle.failed(&username, ip) {
-            tracing::warn!(username = %username, ip = ?ip, lockout_s = state.config.login_lockout.as_secs(),
-                "login locked out after {} refused attempts", state.config.login_max_failures);
-        }
-        return Err(Error::Validation(
-            json!({"non_field_errors": [BAD_CREDENTIALS]}),
-        ));
-    };
-    throttle.succeeded(&username, ip);
-    // A refused login (no profile) is not a login: it leaves last_login alone.
-    let user = db::users::get(&state.db, user_id).await?.ok_or_else(|| {
-        Error::Validation(
-            json!({"non_field_errors": ["User profile not found. Please contact administrator."]}),
-        )
-    })?;
-    let upgraded = match verdict {
-        Verification::ValidNeedsRehash => Some(crate::auth::hash_password(password).await?),
-        _ => None,
-    };
-    db::users::record_login(&state.db, user_id, upgraded.as_deref(), now()).await?;
-
-    let refresh = state
-        .jwt
-        .issue(user_id, TokenType::Refresh)
-        .map_err(Error::internal)?;
-    let access = state
-        .jwt
-        .issue(user_id, TokenType::Access)
-        .map_err(Error::internal)?;
-    db::tokens::record(&state.db, &issued(&refresh.claims)).await?;
-    tracing::info!(user_id, "login");
-    Ok(Json(
-        json!({"refresh": refresh.token, "access": access.token, "user": login_user_json(&user)}),
-    ))
+    let done = login::login(&state, &username, &password, ip).await?;
+    Ok(Json(LoginResponse {
+        refresh: done.tokens.refresh,
+        access: done.tokens.access,
+        user: LoginUser::from(&done.user),
+    }))
 }
 
-fn refresh_error(e: TokenError) -> Error {
-    Error::TokenRefused {
-        detail: e.message(),
-        code: "token_not_valid",
-    }
-}
-
-const BLACKLISTED: Error = Error::TokenRefused {
-    detail: "Token is blacklisted",
-    code: "token_not_valid",
-};
-
-pub async fn refresh(State(state): State<AppState>, Body(data): Body) -> Result<Json<Value>> {
+/// Exchange a refresh token for a new access token and a new (rotated) refresh token.
+#[utoipa::path(post, path = "/api/auth/refresh/", tag = "auth", operation_id = "auth_refresh",
+    request_body(content(
+        (RefreshRequest = "application/json"),
+        (RefreshRequest = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = 200, description = "New tokens", body = RefreshResponse),
+        (status = 400, description = "`refresh` missing", body = FieldErrors,
+         example = json!({"refresh": ["This field is required."]})),
+        (status = 401, description = "Invalid, expired, wrong-type or blacklisted token (rotated already, or issued before the user's last password change), or an inactive user",
+         content(
+             (RefreshRefused = "application/json", examples(
+                 ("invalid" = (value = json!({"detail": "Token is invalid", "code": "token_not_valid"}))),
+                 ("expired" = (value = json!({"detail": "Token is expired", "code": "token_not_valid"}))),
+                 ("wrong_type" = (value = json!({"detail": "Token has wrong type", "code": "token_not_valid"}))),
+                 ("blacklisted" = (value = json!({"detail": "Token is blacklisted", "code": "token_not_valid"}))),
+                 ("inactive_user" = (value = json!({"detail": "No active account found for the given token."}))),
+             )),
+         )),
+    ))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    Body(data): Body,
+) -> Result<Json<RefreshResponse>> {
     let mut f = Fields::new(&data);
     let token = f.str("refresh", Str::required());
     f.finish()?;
-    let token = token.value().unwrap_or_default();
-
-    let claims = state
-        .jwt
-        .verify(&token, TokenType::Refresh)
-        .map_err(refresh_error)?;
-    if db::tokens::is_blacklisted(&state.db, &claims.jti).await? {
-        return Err(BLACKLISTED);
-    }
-    match db::users::auth_user(&state.db, claims.user_id).await? {
-        // Issued before a password change (to the second: a login in the same second stays valid).
-        Some(u)
-            if u.tokens_valid_after
-                .is_some_and(|t| claims.iat < t.timestamp()) =>
-        {
-            return Err(BLACKLISTED)
-        }
-        Some(u) if u.is_active => {}
-        // The original answered 500 for a deleted user; both cases get its inactive answer.
-        _ => {
-            return Err(Error::CredentialsRefused(
-                "No active account found for the given token.",
-            ))
-        }
-    }
-    let new_refresh = state
-        .jwt
-        .issue(claims.user_id, TokenType::Refresh)
-        .map_err(Error::internal)?;
-    let access = state
-        .jwt
-        .issue(claims.user_id, TokenType::Access)
-        .map_err(Error::internal)?;
-    if !db::tokens::rotate(
-        &state.db,
-        &issued(&claims),
-        &issued(&new_refresh.claims),
-        now(),
-    )
-    .await?
-    {
-        return Err(BLACKLISTED);
-    }
-    Ok(Json(
-        json!({"access": access.token, "refresh": new_refresh.token}),
-    ))
+    let tokens = login::refresh(&state, &token.value().unwrap_or_default()).await?;
+    Ok(Json(RefreshResponse {
+        access: tokens.access,
+        refresh: tokens.refresh,
+    }))
 }

@@ -1,12 +1,11 @@
-//! The `AuthUser` and `Admin` extractors: SimpleJWT's `JWTAuthentication` (Bearer header, access
-//! token, user loaded and checked active on every request).
+//! The `AuthUser` and `Admin` extractors: SimpleJWT's `JWTAuthentication` reads the Bearer header
+//! here and authenticates its access token through `service::login::authenticate`.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
-use crate::auth::jwt::TokenType;
 use crate::auth::user::AuthUser;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -32,40 +31,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>> {
     }
 }
 
-/// Authenticates an access token: signature, expiry and type, then an existing, active user.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
-    let claims = state
-        .jwt
-        .verify(token, TokenType::Access)
-        .map_err(|e| Error::InvalidAccessToken(e.message()))?;
-    let (user, active) = match state.auth_cache.get(claims.user_id) {
-        Some(hit) => hit,
-        None => {
-            let row = crate::db::users::auth_user(&state.db, claims.user_id)
-                .await?
-                .ok_or(Error::TokenRefused {
-                    detail: "User not found",
-                    code: "user_not_found",
-                })?;
-            let user = AuthUser {
-                id: row.id,
-                username: row.username,
-                first_name: row.first_name,
-                last_name: row.last_name,
-                role: row.role,
-            };
-            state.auth_cache.put(&user, row.is_active);
-            (user, row.is_active)
-        }
-    };
-    if !active {
-        return Err(Error::TokenRefused {
-            detail: "User is inactive",
-            code: "user_inactive",
-        });
-    }
-    Ok(user)
-}
+/// Authentication itself is a use case (`service::login::authenticate`); the name stays here
+/// for the router's 405 answer, which authenticates before it refuses.
+pub use crate::service::login::authenticate;
 
 /// An authenticated admin. As an extractor it runs before the body is read, so a non-admin gets
 /// 403 whatever the body holds: DRF parses bodies lazily, after the permission checks.

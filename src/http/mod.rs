@@ -37,7 +37,7 @@ pub fn api_router(config: &crate::config::Config) -> Router<AppState> {
             "/api/users/{id}/",
             get(users::retrieve)
                 .put(users::update)
-                .patch(users::update)
+                .patch(users::partial_update)
                 .delete(users::destroy),
         )
         .route("/api/users/{id}/activate/", post(users::activate))
@@ -46,7 +46,7 @@ pub fn api_router(config: &crate::config::Config) -> Router<AppState> {
         .route("/api/profiles/{id}/", get(profiles::retrieve))
         .route(
             "/api/profile/update/",
-            put(profiles::update_self).patch(profiles::update_self),
+            put(profiles::update_self).patch(profiles::partial_update_self),
         )
         .merge(ticket_routes(config.max_attachment_bytes))
         .route("/api/notifications/", get(notifications::list))

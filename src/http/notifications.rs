@@ -1,32 +1,163 @@
 //! `/api/notifications/`: the in-app bell of the original (contract §11, the caller's own SYSTEM
 //! rows), plus the delivery log admins audit (`?notification_type=WHATSAPP`), stats and retries.
+//! Query parameters are read here and the JSON shapes are defined here; the use cases are
+//! `service::notifications`.
+
+use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::db::notifications::{self as store, Filter, NotificationRow};
-use crate::domain::datetime::{format_dt, now};
+use crate::domain::datetime::format_dt;
 use crate::domain::ticket::display_name;
 use crate::error::{Error, Result};
 use crate::http::extract::parse_id;
+use crate::http::openapi::components::{
+    DateTime, Detail, ErrorBody, FieldErrors, InvalidFilter, InvalidPage, NotAdmin,
+    NotificationFilters, NotificationNotFound, NotificationPath, NotificationStatus,
+    NotificationType, PageParams, Paginated,
+};
 use crate::http::pagination::PageRequest;
+use crate::service::notifications::{self as service, ChannelCounts, Stats};
 use crate::state::AppState;
 
-const TYPES: [&str; 3] = ["EMAIL", "WHATSAPP", "SYSTEM"];
-const STATUSES: [&str; 3] = ["PENDING", "SENT", "FAILED"];
-const DELIVERY: [&str; 9] = [
-    "accepted",
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "read",
-    "undelivered",
-    "failed",
-];
+// ---------------------------------------------------------------------------------------------
+// Shapes
+
+/// A notification. In-app (`SYSTEM`) rows have the original's eight fields; e-mail and WhatsApp
+/// rows (admins, `?notification_type=`) add the recipient and how delivery went.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 57, "ticket": 12, "notification_type": "WHATSAPP", "notification_type_display": "WhatsApp",
+    "subject": "Ticket Created", "created_at": "2025-12-25 14:37:35", "is_read": false, "read_at": null,
+    "recipient": 1, "recipient_name": "admin", "message": "New ticket: WhatsApp Test Ticket", "status": "SENT",
+    "status_display": "Sent", "error_code": null, "error_message": null, "delivery_status": "delivered",
+    "provider": "twilio", "provider_message_id": "SM0123456789abcdef0123456789abcdef", "attempts": 1,
+    "sent_at": "2025-12-25 14:37:36", "event": "ticket_created"
+}))]
+pub struct Notification {
+    pub id: i64,
+    #[schema(required = true)]
+    pub ticket: Option<i64>,
+    #[schema(value_type = NotificationType)]
+    pub notification_type: String,
+    pub notification_type_display: String,
+    pub subject: String,
+    #[schema(value_type = DateTime)]
+    pub created_at: String,
+    pub is_read: bool,
+    #[schema(value_type = Option<DateTime>, required = true)]
+    pub read_at: Option<String>,
+    // The delivery fields are absent from in-app rows (`None`); on delivery rows a missing value
+    // is `Some(None)`, a JSON null.
+    /// Delivery rows only: the recipient's user id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<i64>,
+    /// Delivery rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient_name: Option<String>,
+    /// Delivery rows only: the text sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Delivery rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<NotificationStatus>)]
+    pub status: Option<String>,
+    /// Delivery rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_display: Option<String>,
+    /// Delivery rows only: the provider's error code (e.g. Twilio `63015`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub error_code: Option<Option<String>>,
+    /// Delivery rows only: a readable cause and fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub error_message: Option<Option<String>>,
+    /// Delivery rows only: the provider's last status (`queued`, `sent`, `delivered`, `read`,
+    /// `undelivered`, `failed`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub delivery_status: Option<Option<String>>,
+    /// Delivery rows only: `twilio`, `meta` or `log`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub provider: Option<Option<String>>,
+    /// Delivery rows only: the provider's message id (Twilio SID, Meta wamid).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub provider_message_id: Option<Option<String>>,
+    /// Delivery rows only: send attempts so far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<i64>,
+    /// Delivery rows only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DateTime>)]
+    pub sent_at: Option<Option<String>>,
+    /// Delivery rows only: the workflow event (`ticket_created`, `ticket_opened`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub event: Option<Option<String>>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"count": 3}))]
+pub struct UnreadCount {
+    pub count: i64,
+}
+
+/// `mark_as_read` and `retry` answers.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationMessage {
+    #[schema(example = "Notification marked as read")]
+    pub message: String,
+    pub notification: Notification,
+}
+
+/// `mark_all_as_read` and `retry_failed` answers.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"message": "2 notification(s) marked as read", "count": 2}))]
+pub struct CountMessage {
+    pub message: String,
+    #[schema(value_type = i64)]
+    pub count: u64,
+}
+
+/// Row counts of one channel by status.
+#[derive(Serialize, ToSchema)]
+pub struct ChannelStats {
+    #[serde(rename = "PENDING")]
+    pub pending: i64,
+    #[serde(rename = "SENT")]
+    pub sent: i64,
+    #[serde(rename = "FAILED")]
+    pub failed: i64,
+    pub total: i64,
+    /// WHATSAPP only: counts by the provider's last delivery status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_status: Option<BTreeMap<String, i64>>,
+}
+
+/// Counts by channel and status.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "EMAIL": {"PENDING": 0, "SENT": 0, "FAILED": 0, "total": 0},
+    "WHATSAPP": {"PENDING": 1, "SENT": 10, "FAILED": 2, "total": 13, "delivery_status": {"delivered": 8, "read": 2}},
+    "SYSTEM": {"PENDING": 0, "SENT": 25, "FAILED": 0, "total": 25}
+}))]
+pub struct NotificationStats {
+    #[serde(rename = "EMAIL")]
+    pub email: ChannelStats,
+    #[serde(rename = "WHATSAPP")]
+    pub whatsapp: ChannelStats,
+    #[serde(rename = "SYSTEM")]
+    pub system: ChannelStats,
+}
 
 fn type_label(t: &str) -> &str {
     match t {
@@ -46,46 +177,79 @@ fn status_label(s: &str) -> &str {
     }
 }
 
-fn opt_dt(t: &Option<chrono::DateTime<chrono::Utc>>) -> Value {
-    t.as_ref()
-        .map(|t| Value::String(format_dt(t)))
-        .unwrap_or(Value::Null)
-}
-
-/// The original's Notification shape; delivery rows also show how their delivery went.
-fn notification_json(n: &NotificationRow) -> Value {
-    let mut v = json!({
-        "id": n.id,
-        "ticket": n.ticket_id,
-        "notification_type": n.notification_type,
-        "notification_type_display": type_label(&n.notification_type),
-        "subject": n.subject,
-        "created_at": format_dt(&n.created_at),
-        "is_read": n.is_read,
-        "read_at": opt_dt(&n.read_at),
-    });
-    if n.notification_type != "SYSTEM" {
-        if let Value::Object(m) = &mut v {
-            m.insert("recipient".into(), json!(n.recipient_id));
-            m.insert(
-                "recipient_name".into(),
-                json!(display_name(&n.first_name, &n.last_name, &n.username)),
-            );
-            m.insert("message".into(), json!(n.message));
-            m.insert("status".into(), json!(n.status));
-            m.insert("status_display".into(), json!(status_label(&n.status)));
-            m.insert("error_code".into(), json!(n.error_code));
-            m.insert("error_message".into(), json!(n.error_message));
-            m.insert("delivery_status".into(), json!(n.delivery_status));
-            m.insert("provider".into(), json!(n.provider));
-            m.insert("provider_message_id".into(), json!(n.provider_message_id));
-            m.insert("attempts".into(), json!(n.attempts));
-            m.insert("sent_at".into(), opt_dt(&n.sent_at));
-            m.insert("event".into(), json!(n.event));
+impl From<&NotificationRow> for Notification {
+    /// The original's eight fields; delivery rows also show how their delivery went.
+    fn from(n: &NotificationRow) -> Notification {
+        let delivery = n.notification_type != "SYSTEM";
+        let only = |v| delivery.then_some(v);
+        Notification {
+            id: n.id,
+            ticket: n.ticket_id,
+            notification_type: n.notification_type.clone(),
+            notification_type_display: type_label(&n.notification_type).to_string(),
+            subject: n.subject.clone(),
+            created_at: format_dt(&n.created_at),
+            is_read: n.is_read,
+            read_at: n.read_at.as_ref().map(format_dt),
+            recipient: delivery.then_some(n.recipient_id),
+            recipient_name: delivery
+                .then(|| display_name(&n.first_name, &n.last_name, &n.username)),
+            message: delivery.then(|| n.message.clone()),
+            status: delivery.then(|| n.status.clone()),
+            status_display: delivery.then(|| status_label(&n.status).to_string()),
+            error_code: only(n.error_code.clone()),
+            error_message: only(n.error_message.clone()),
+            delivery_status: only(n.delivery_status.clone()),
+            provider: only(n.provider.clone()),
+            provider_message_id: only(n.provider_message_id.clone()),
+            attempts: delivery.then_some(i64::from(n.attempts)),
+            sent_at: only(n.sent_at.as_ref().map(format_dt)),
+            event: only(n.event.clone()),
         }
     }
-    v
 }
+
+impl From<&ChannelCounts> for ChannelStats {
+    fn from(c: &ChannelCounts) -> ChannelStats {
+        ChannelStats {
+            pending: c.pending,
+            sent: c.sent,
+            failed: c.failed,
+            total: c.total(),
+            delivery_status: None,
+        }
+    }
+}
+
+impl From<Stats> for NotificationStats {
+    fn from(s: Stats) -> NotificationStats {
+        NotificationStats {
+            email: ChannelStats::from(&s.email),
+            whatsapp: ChannelStats {
+                delivery_status: Some(s.whatsapp_delivery.into_iter().collect()),
+                ..ChannelStats::from(&s.whatsapp)
+            },
+            system: ChannelStats::from(&s.system),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query parameters
+
+const TYPES: [&str; 3] = ["EMAIL", "WHATSAPP", "SYSTEM"];
+const STATUSES: [&str; 3] = ["PENDING", "SENT", "FAILED"];
+const DELIVERY: [&str; 9] = [
+    "accepted",
+    "scheduled",
+    "queued",
+    "sending",
+    "sent",
+    "delivered",
+    "read",
+    "undelivered",
+    "failed",
+];
 
 fn choice(page: &PageRequest, name: &str, choices: &[&str], upper: bool) -> Result<Option<String>> {
     match page.param(name).map(str::trim).filter(|v| !v.is_empty()) {
@@ -142,6 +306,16 @@ fn filter(user: &AuthUser, page: &PageRequest) -> Result<Filter> {
     })
 }
 
+/// The list's filters narrowed to one id from the path.
+fn one(user: &AuthUser, page: &PageRequest, raw: &str) -> Result<Filter> {
+    let mut f = filter(user, page)?;
+    f.id = Some(parse_id(raw)?);
+    Ok(f)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
 async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Result<Json<Value>> {
     let db = &state.db;
     let (count, w, rows) = page
@@ -150,13 +324,27 @@ async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Resul
             || store::count(db, f),
         )
         .await?;
+    let results: Result<Vec<Value>, _> = rows
+        .iter()
+        .map(|n| serde_json::to_value(Notification::from(n)))
+        .collect();
     Ok(Json(page.respond(
         count,
         w,
-        rows.iter().map(notification_json).collect(),
+        results.map_err(Error::internal)?,
     )))
 }
 
+/// Your in-app notifications, newest first; with `notification_type`, the delivery log
+/// (admins: every recipient's).
+#[utoipa::path(get, path = "/api/notifications/", tag = "notifications", operation_id = "notifications_list",
+    params(PageParams, NotificationFilters),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A page of notifications", body = Paginated<Notification>),
+        (status = 400, response = InvalidFilter),
+        (status = 404, response = InvalidPage),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -166,6 +354,15 @@ pub async fn list(
     respond_list(&state, &page, &f).await
 }
 
+/// The list's rows that are unread.
+#[utoipa::path(get, path = "/api/notifications/unread/", tag = "notifications", operation_id = "notifications_unread",
+    params(PageParams, NotificationFilters),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A page of unread notifications", body = Paginated<Notification>),
+        (status = 400, response = InvalidFilter),
+        (status = 404, response = InvalidPage),
+    ))]
 pub async fn unread(
     State(state): State<AppState>,
     user: AuthUser,
@@ -180,152 +377,139 @@ pub async fn unread(
     respond_list(&state, &page, &f).await
 }
 
-async fn load(
-    state: &AppState,
-    user: &AuthUser,
-    page: &PageRequest,
-    raw: &str,
-) -> Result<NotificationRow> {
-    let mut f = filter(user, page)?;
-    f.id = Some(parse_id(raw)?);
-    store::get(&state.db, &f)
-        .await?
-        .ok_or(Error::NotFound("NotificationLog"))
-}
-
+/// One notification, within the list's scope and filters.
+#[utoipa::path(get, path = "/api/notifications/{id}/", tag = "notifications", operation_id = "notifications_retrieve",
+    params(NotificationPath, NotificationFilters),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The notification", body = Notification),
+        (status = 400, response = InvalidFilter),
+        (status = 404, response = NotificationNotFound),
+    ))]
 pub async fn retrieve(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    Ok(Json(notification_json(
-        &load(&state, &user, &page, &id).await?,
-    )))
+) -> Result<Json<Notification>> {
+    let row = service::retrieve(&state, &one(&user, &page, &id)?).await?;
+    Ok(Json(Notification::from(&row)))
 }
 
-pub async fn unread_count(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>> {
-    let f = Filter {
-        recipient: Some(user.id),
-        notification_type: Some("SYSTEM".into()),
-        is_read: Some(false),
-        ..Filter::default()
-    };
-    Ok(Json(json!({"count": store::count(&state.db, &f).await?})))
+/// How many in-app notifications you have not read.
+#[utoipa::path(get, path = "/api/notifications/unread_count/", tag = "notifications", operation_id = "notifications_unread_count",
+    security(("bearerAuth" = [])),
+    responses((status = 200, description = "The count", body = UnreadCount)))]
+pub async fn unread_count(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<UnreadCount>> {
+    let count = service::unread_count(&state, &user).await?;
+    Ok(Json(UnreadCount { count }))
 }
 
+/// Mark one of your notifications read (idempotent; `read_at` is kept on repeats).
+#[utoipa::path(post, path = "/api/notifications/{id}/mark_as_read/", tag = "notifications", operation_id = "notifications_mark_as_read",
+    params(NotificationPath, NotificationFilters),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Marked", body = NotificationMessage),
+        (status = 400, response = InvalidFilter),
+        (status = 404, response = NotificationNotFound),
+    ))]
 pub async fn mark_as_read(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    let row = load(&state, &user, &page, &id).await?;
-    // Only the recipient marks a row read: an admin auditing another's row changes nothing.
-    if row.recipient_id == user.id && !row.is_read {
-        let f = Filter {
-            id: Some(row.id),
-            recipient: Some(user.id),
-            ..Filter::default()
-        };
-        store::mark_read(&state.db, &f, now()).await?;
-    }
-    let row = load(&state, &user, &page, &id).await?;
-    Ok(Json(
-        json!({"message": "Notification marked as read", "notification": notification_json(&row)}),
-    ))
+) -> Result<Json<NotificationMessage>> {
+    let row = service::mark_as_read(&state, &user, &one(&user, &page, &id)?).await?;
+    Ok(Json(NotificationMessage {
+        message: "Notification marked as read".into(),
+        notification: Notification::from(&row),
+    }))
 }
 
+/// Mark all your unread in-app notifications read (optionally one ticket's).
+#[utoipa::path(post, path = "/api/notifications/mark_all_as_read/", tag = "notifications", operation_id = "notifications_mark_all_as_read",
+    params(("ticket" = Option<i64>, Query, description = "Only this ticket's rows (a query parameter; a body is ignored)")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Marked", body = CountMessage),
+        (status = 400, description = "A non-numeric ticket", body = FieldErrors),
+    ))]
 pub async fn mark_all_as_read(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
-    let f = Filter {
-        recipient: Some(user.id),
-        notification_type: Some("SYSTEM".into()),
-        ticket: integer(&page, "ticket")?,
-        ..Filter::default()
-    };
-    let n = store::mark_read(&state.db, &f, now()).await?;
-    Ok(Json(
-        json!({"message": format!("{n} notification(s) marked as read"), "count": n}),
-    ))
+) -> Result<Json<CountMessage>> {
+    let n = service::mark_all_as_read(&state, &user, integer(&page, "ticket")?).await?;
+    Ok(Json(CountMessage {
+        message: format!("{n} notification(s) marked as read"),
+        count: n,
+    }))
 }
 
-/// Counts by channel and status (the setup guide's "Analytics"), for admins.
-pub async fn stats(State(state): State<AppState>, user: AuthUser) -> Result<Json<Value>> {
+/// Counts by channel and status (ADMIN).
+#[utoipa::path(get, path = "/api/notifications/stats/", tag = "notifications", operation_id = "notifications_stats",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The counts", body = NotificationStats),
+        (status = 403, response = NotAdmin),
+    ))]
+pub async fn stats(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<NotificationStats>> {
     user.require_admin()?;
-    let (by_status, by_delivery) = store::stats(&state.db).await?;
-    let mut out = serde_json::Map::new();
-    for t in TYPES {
-        let mut m = serde_json::Map::new();
-        let mut total = 0;
-        for s in STATUSES {
-            let n = by_status
-                .iter()
-                .find(|(ty, st, _)| ty == t && st == s)
-                .map(|r| r.2)
-                .unwrap_or(0);
-            total += n;
-            m.insert(s.to_string(), json!(n));
-        }
-        m.insert("total".into(), json!(total));
-        out.insert(t.to_string(), Value::Object(m));
-    }
-    let delivery: serde_json::Map<String, Value> = by_delivery
-        .into_iter()
-        .map(|(k, v)| (k, json!(v)))
-        .collect();
-    if let Some(Value::Object(w)) = out.get_mut("WHATSAPP") {
-        w.insert("delivery_status".into(), Value::Object(delivery));
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(NotificationStats::from(service::stats(&state).await?)))
 }
 
-/// Re-queues one FAILED delivery row.
+/// Re-queue one FAILED e-mail or WhatsApp row (ADMIN).
+#[utoipa::path(post, path = "/api/notifications/{id}/retry/", tag = "notifications", operation_id = "notifications_retry",
+    params(NotificationPath),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Re-queued", body = NotificationMessage),
+        (status = 400, description = "Not a FAILED delivery row", body = ErrorBody,
+         example = json!({"error": "Only FAILED WhatsApp or e-mail notifications can be retried"})),
+        (status = 403, response = NotAdmin),
+        (status = 404, description = "No such notification", body = Detail),
+    ))]
 pub async fn retry(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<NotificationMessage>> {
     user.require_admin()?;
-    let id = parse_id(&id)?;
-    let f = Filter {
-        id: Some(id),
-        ..Filter::default()
-    };
-    let row = store::get(&state.db, &f)
-        .await?
-        .ok_or(Error::NotFound("NotificationLog"))?;
-    if row.notification_type == "SYSTEM" || row.status != "FAILED" {
-        return Err(Error::Invalid(
-            "Only FAILED WhatsApp or e-mail notifications can be retried".into(),
-        ));
-    }
-    store::requeue_failed(&state.db, &row.notification_type, Some(row.id), now()).await?;
-    state.outbox.notify_one();
-    let row = store::get(&state.db, &f)
-        .await?
-        .ok_or(Error::NotFound("NotificationLog"))?;
-    Ok(Json(
-        json!({"message": "Notification queued for retry", "notification": notification_json(&row)}),
-    ))
+    let row = service::retry(&state, &user, parse_id(&id)?).await?;
+    Ok(Json(NotificationMessage {
+        message: "Notification queued for retry".into(),
+        notification: Notification::from(&row),
+    }))
 }
 
-/// Re-queues every FAILED row of a channel (`?notification_type=WHATSAPP`, the default).
+/// Re-queue every FAILED row of a channel (ADMIN).
+#[utoipa::path(post, path = "/api/notifications/retry_failed/", tag = "notifications", operation_id = "notifications_retry_failed",
+    params(("notification_type" = Option<String>, Query, description = "`WHATSAPP` (default) or `EMAIL`")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Re-queued", body = CountMessage,
+         example = json!({"message": "2 notification(s) queued for retry", "count": 2})),
+        (status = 400, description = "An invalid channel", body = FieldErrors),
+        (status = 403, response = NotAdmin),
+    ))]
 pub async fn retry_failed(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
+) -> Result<Json<CountMessage>> {
     user.require_admin()?;
     let channel = choice(&page, "notification_type", &["EMAIL", "WHATSAPP"], true)?
         .unwrap_or_else(|| "WHATSAPP".into());
-    let n = store::requeue_failed(&state.db, &channel, None, now()).await?;
-    state.outbox.notify_one();
-    tracing::info!(count = n, channel = %channel, by = user.id, "failed notifications re-queued");
-    Ok(Json(
-        json!({"message": format!("{n} notification(s) queued for retry"), "count": n}),
-    ))
+    let n = service::retry_failed(&state, &user, &channel).await?;
+    Ok(Json(CountMessage {
+        message: format!("{n} notification(s) queued for retry"),
+        count: n,
+    }))
 }

@@ -1,38 +1,88 @@
-//! `/api/profiles/` (read-only, scoped) and `/api/profile/update/` (contract §10).
+//! `/api/profiles/` (read-only, scoped) and `/api/profile/update/` (contract §10), with the
+//! profile JSON shapes. The use cases are `service::users`.
 
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::{self, users::UserPatch, users::UserRow};
-use crate::domain::datetime::{format_dt, now};
+use crate::db::{self, users::UserRow};
+use crate::domain::datetime::format_dt;
 use crate::error::{Error, Result};
 use crate::http::body::{Body, Field, Fields, Str};
 use crate::http::extract::parse_id;
+use crate::http::openapi::components::{
+    DateTime, Detail, FieldErrors, InvalidPage, PageParams, Paginated,
+};
 use crate::http::pagination::PageRequest;
+use crate::http::users::UserBrief;
+use crate::service::users::{self as service, ProfileChanges};
 use crate::state::AppState;
 
-fn profile_json(u: &UserRow) -> Value {
-    json!({
-        "id": u.profile_id, "username": u.username, "email": u.email, "first_name": u.first_name,
-        "last_name": u.last_name, "role": u.role.as_str(), "phone_number": u.phone_number,
-        "whatsapp_number": u.whatsapp_number, "department": u.department,
-        "created_at": format_dt(&u.profile_created_at), "updated_at": format_dt(&u.profile_updated_at),
-    })
+/// A profile (`id` is the profile id, not the user id).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"id": 3, "username": "client1", "email": "client1@example.com", "first_name": "Mona",
+                          "last_name": "Adel", "role": "CLIENT", "phone_number": "", "whatsapp_number": "+201094402250",
+                          "department": "", "created_at": "2025-12-23 10:15:00", "updated_at": "2025-12-24 09:00:00"}))]
+pub struct Profile {
+    #[serde(flatten)]
+    pub user: UserBrief,
+    #[schema(value_type = DateTime)]
+    pub created_at: String,
+    #[schema(value_type = DateTime)]
+    pub updated_at: String,
 }
 
-/// Admins see every profile; everyone else only their own.
-fn scope(user: &AuthUser) -> Option<i64> {
-    (!user.is_admin()).then_some(user.id)
+/// Update yourself: names and password only (other keys are ignored).
+#[derive(ToSchema)]
+#[schema(example = json!({"first_name": "Mona", "last_name": "Adel"}))]
+pub struct ProfileUpdate {
+    #[schema(max_length = 150)]
+    pub first_name: Option<String>,
+    #[schema(max_length = 150)]
+    pub last_name: Option<String>,
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+    /// Must equal a non-empty `password`.
+    pub password_confirm: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"first_name": "Mona", "last_name": "Adel"}))]
+pub struct ProfileUpdated {
+    pub first_name: String,
+    pub last_name: String,
+}
+
+impl From<&UserRow> for Profile {
+    fn from(u: &UserRow) -> Profile {
+        Profile {
+            user: UserBrief {
+                id: u.profile_id,
+                ..UserBrief::from(u)
+            },
+            created_at: format_dt(&u.profile_created_at),
+            updated_at: format_dt(&u.profile_updated_at),
+        }
+    }
+}
+
+/// Profiles: all for admins, your own for everyone else.
+#[utoipa::path(get, path = "/api/profiles/", tag = "profiles", operation_id = "profiles_list",
+    params(PageParams),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A page of profiles", body = Paginated<Profile>),
+        (status = 404, response = InvalidPage),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
 ) -> Result<Json<Value>> {
-    let only = scope(&user);
+    let only = service::profile_scope(&user);
     let db = &state.db;
     let (count, w, rows) = page
         .load(
@@ -40,57 +90,99 @@ pub async fn list(
             || db::users::count_profiles(db, only),
         )
         .await?;
+    let results: Result<Vec<Value>, _> = rows
+        .iter()
+        .map(|u| serde_json::to_value(Profile::from(u)))
+        .collect();
     Ok(Json(page.respond(
         count,
         w,
-        rows.iter().map(profile_json).collect(),
+        results.map_err(Error::internal)?,
     )))
 }
 
+/// One profile (by profile id), within the same scope.
+#[utoipa::path(get, path = "/api/profiles/{id}/", tag = "profiles", operation_id = "profiles_retrieve",
+    params(("id" = i64, Path, description = "Profile id (not the user id)")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The profile", body = Profile),
+        (status = 404, description = "No such profile, or not yours", body = Detail,
+         example = json!({"detail": "No UserProfile matches the given query."})),
+    ))]
 pub async fn retrieve(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
-    let id = parse_id(&id)?;
-    match db::users::get_profile(&state.db, id).await? {
-        Some(row) if scope(&user).is_none_or(|only| only == row.id) => Ok(Json(profile_json(&row))),
-        _ => Err(Error::NotFound("UserProfile")),
-    }
+) -> Result<Json<Profile>> {
+    let row = service::profile(&state, &user, parse_id(&id)?).await?;
+    Ok(Json(Profile::from(&row)))
 }
 
-pub async fn update_self(
-    State(state): State<AppState>,
-    user: AuthUser,
-    Body(data): Body,
-) -> Result<Json<Value>> {
-    let mut f = Fields::new(&data);
+/// Names and password only; other keys are ignored.
+fn profile_changes(data: &serde_json::Map<String, Value>) -> Result<ProfileChanges> {
+    let mut f = Fields::new(data);
     let first_name = f.str("first_name", Str::optional().max(150));
     let last_name = f.str("last_name", Str::optional().max(150));
     let password = f.str("password", Str::optional().no_blank().min(8).max(128));
     let confirm = f.str("password_confirm", Str::optional());
     f.finish()?;
-    let password_hash = match password {
-        Field::Value(p) => {
-            if confirm.value().as_deref() != Some(p.as_str()) {
-                return Err(Error::field("password_confirm", "Passwords do not match."));
-            }
-            Some(crate::auth::hash_password(p).await?)
+    let password = match password {
+        Field::Value(p) if confirm.value().as_deref() != Some(p.as_str()) => {
+            return Err(Error::field("password_confirm", "Passwords do not match."))
         }
+        Field::Value(p) => Some(p),
         _ => None,
     };
-    let patch = UserPatch {
+    Ok(ProfileChanges {
         first_name: first_name.value(),
         last_name: last_name.value(),
-        password_hash,
-        ..UserPatch::default()
-    };
-    db::users::update(&state.db, user.id, &patch, now()).await?;
-    state.auth_cache.invalidate(user.id);
-    let row = db::users::get(&state.db, user.id)
-        .await?
-        .ok_or(Error::NotFound("User"))?;
-    Ok(Json(
-        json!({"first_name": row.first_name, "last_name": row.last_name}),
-    ))
+        password,
+    })
+}
+
+async fn edit_self(
+    state: AppState,
+    user: AuthUser,
+    data: serde_json::Map<String, Value>,
+) -> Result<Json<ProfileUpdated>> {
+    let changes = profile_changes(&data)?;
+    let row = service::update_self(&state, &user, changes).await?;
+    Ok(Json(ProfileUpdated {
+        first_name: row.first_name,
+        last_name: row.last_name,
+    }))
+}
+
+/// Update your own names or password.
+#[utoipa::path(put, path = "/api/profile/update/", tag = "profiles", operation_id = "profile_update",
+    request_body(content((ProfileUpdate = "application/json"), (ProfileUpdate = "application/x-www-form-urlencoded"))),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Updated", body = ProfileUpdated),
+        (status = 400, description = "Field errors", body = FieldErrors,
+         example = json!({"password_confirm": ["Passwords do not match."]})),
+    ))]
+pub async fn update_self(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Body(data): Body,
+) -> Result<Json<ProfileUpdated>> {
+    edit_self(state, user, data).await
+}
+
+/// Update your own names or password.
+#[utoipa::path(patch, path = "/api/profile/update/", tag = "profiles", operation_id = "profile_partial_update",
+    request_body(content((ProfileUpdate = "application/json"), (ProfileUpdate = "application/x-www-form-urlencoded"))),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Updated", body = ProfileUpdated),
+        (status = 400, description = "Field errors", body = FieldErrors),
+    ))]
+pub async fn partial_update_self(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Body(data): Body,
+) -> Result<Json<ProfileUpdated>> {
+    edit_self(state, user, data).await
 }

@@ -16,7 +16,9 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
-use crate::http::extract::{authenticate, bearer_token};
+use crate::http::extract::bearer_token;
+use crate::http::openapi::components::Detail;
+use crate::service::login::authenticate;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -43,8 +45,16 @@ fn connected(user: &AuthUser) -> Value {
     json!({"type": "connection_established", "message": format!("Connected successfully as {}", user.username), "user_id": user.id})
 }
 
-/// `GET /ws/notifications/?token=<access>` (or the token as a subprotocol). A missing, bad or
-/// inactive user's token is closed with code 4001, as the original did.
+/// The original's WebSocket: `connection_established`, `ping`/`pong`, and one push per new
+/// in-app row. The token comes as `?token=` or as a subprotocol next to `bearer`; a bad,
+/// missing or inactive user's token is closed with code 4001.
+#[utoipa::path(get, path = "/ws/notifications/", tag = "notifications", operation_id = "notifications_websocket",
+    params(("token" = Option<String>, Query, description = "Access token (or send it as a subprotocol)")),
+    responses(
+        (status = 101, description = "Switching protocols to a WebSocket"),
+    ))]
+// `GET /ws/notifications/?token=<access>` (or the token as a subprotocol): closing with 4001 is
+// what the original did.
 pub async fn websocket(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -126,8 +136,16 @@ async fn session(mut socket: WebSocket, user: AuthUser, state: AppState) {
     tracing::info!(user_id = user.id, "websocket disconnected");
 }
 
-/// `GET /api/notifications/stream/`: the same pushes as Server-Sent Events, authenticated by
-/// the `Authorization` header (or `?token=` for `EventSource`, which cannot set headers).
+/// In-app notifications as Server-Sent Events: `connection_established`, then one
+/// `notification` event per new in-app row (`?token=` for `EventSource`, which cannot send
+/// headers).
+#[utoipa::path(get, path = "/api/notifications/stream/", tag = "notifications", operation_id = "notifications_stream",
+    params(("token" = Option<String>, Query, description = "Access token, when no Authorization header can be sent")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No or a bad token", body = Detail),
+    ))]
 pub async fn stream(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -138,10 +156,21 @@ pub async fn stream(
         None => q.token.ok_or(Error::Unauthenticated)?,
     };
     let user = authenticate(&state, &token).await?;
+    let body = pushes(&state, &user);
+    Ok(Sse::new(body)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}
+
+/// `connection_established`, then one `notification` event per in-app row pushed to `user`.
+fn pushes(
+    state: &AppState,
+    user: &AuthUser,
+) -> std::pin::Pin<Box<dyn Stream<Item = std::result::Result<SseEvent, Infallible>> + Send>> {
     let rx = state.push.subscribe();
     let first = SseEvent::default()
         .event("connection_established")
-        .data(connected(&user).to_string());
+        .data(connected(user).to_string());
     let uid = user.id;
     let events = futures::stream::unfold(rx, move |mut rx| async move {
         loop {
@@ -161,13 +190,8 @@ pub async fn stream(
             }
         }
     });
-    let body: std::pin::Pin<
-        Box<dyn Stream<Item = std::result::Result<SseEvent, Infallible>> + Send>,
-    > = Box::pin(futures::StreamExt::chain(
+    Box::pin(futures::StreamExt::chain(
         futures::stream::once(async move { Ok(first) }),
         events,
-    ));
-    Ok(Sse::new(body)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
-        .into_response())
+    ))
 }

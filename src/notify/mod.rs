@@ -4,7 +4,6 @@
 pub mod events;
 pub mod provider;
 pub mod push;
-pub mod signature;
 pub mod templates;
 pub mod worker;
 

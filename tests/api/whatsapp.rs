@@ -562,8 +562,9 @@ async fn status_callbacks_are_signed_and_only_move_forward(engine: Engine) {
         if let Some(c) = code {
             params.push(("ErrorCode".to_string(), c.to_string()));
         }
-        let sig = signature
-            .unwrap_or_else(|| incident::notify::signature::twilio_signature(TOKEN, &url, &params));
+        let sig = signature.unwrap_or_else(|| {
+            incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params)
+        });
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(&params)
             .finish();
@@ -635,7 +636,7 @@ async fn status_callbacks_are_signed_and_only_move_forward(engine: Engine) {
         ),
         ("MessageStatus".to_string(), "delivered".to_string()),
     ];
-    let sig = incident::notify::signature::twilio_signature(TOKEN, &url, &params);
+    let sig = incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params);
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(&params)
         .finish();

@@ -1,0 +1,207 @@
+//! Provider callbacks: Twilio message status (`X-Twilio-Signature`) and Meta's webhook
+//! (verification challenge and `X-Hub-Signature-256`). The signatures are checked here
+//! (`signature`); the statuses are recorded by `service::notifications` (they only move forward).
+
+pub mod signature;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{Error, Result};
+use crate::http::openapi::components::{Detail, FieldErrors};
+use crate::service::notifications::record_delivery_status;
+use crate::state::AppState;
+use signature::{constant_time_eq, validate_meta, validate_twilio};
+
+/// Twilio's status callback (form-encoded; other parameters Twilio sends are ignored).
+#[derive(ToSchema)]
+#[schema(example = json!({"MessageSid": "SM0123456789abcdef0123456789abcdef", "MessageStatus": "delivered"}))]
+pub struct TwilioStatusCallback {
+    #[schema(rename = "MessageSid")]
+    pub message_sid: String,
+    /// `queued`, `sent`, `delivered`, `read`, `undelivered`, `failed`, ...
+    #[schema(rename = "MessageStatus")]
+    pub message_status: String,
+    #[schema(rename = "ErrorCode")]
+    pub error_code: Option<String>,
+}
+
+fn forbidden(why: &str) -> Error {
+    Error::PermissionDeniedBecause(why.to_string())
+}
+
+/// The URL the provider called, as it signed it: `PUBLIC_BASE_URL` when set (the address given
+/// to Twilio), else the scheme and Host the request came with.
+fn called_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
+    let base = match &state.config.public_base_url {
+        Some(b) => b.clone(),
+        None => {
+            let host = headers
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("http");
+            format!("{scheme}://{host}")
+        }
+    };
+    match uri.query() {
+        Some(q) => format!("{base}{}?{q}", uri.path()),
+        None => format!("{base}{}", uri.path()),
+    }
+}
+
+/// Twilio's message status callback (`X-Twilio-Signature` checked; statuses only move forward).
+#[utoipa::path(post, path = "/api/webhooks/twilio/status/", tag = "webhooks", operation_id = "webhooks_twilio_status",
+    params(("X-Twilio-Signature" = String, Header, description = "Twilio's HMAC-SHA1 signature of the URL and parameters")),
+    request_body(content((TwilioStatusCallback = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 204, description = "Recorded (or acknowledged for an unknown message)"),
+        (status = 400, description = "No message id or status", body = FieldErrors,
+         example = json!({"MessageSid": ["This field is required."]})),
+        (status = 403, description = "Missing or wrong signature, or Twilio not configured", body = Detail,
+         example = json!({"detail": "Invalid or missing X-Twilio-Signature."})),
+    ))]
+pub async fn twilio_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response> {
+    let params = signed_twilio_params(&state, &headers, &uri, &body)?;
+    let get = |k: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let (Some(sid), Some(status)) = (
+        get("MessageSid").or(get("SmsSid")),
+        get("MessageStatus").or(get("SmsStatus")),
+    ) else {
+        return Err(Error::field("MessageSid", "This field is required."));
+    };
+    record_delivery_status(
+        &state,
+        "twilio",
+        sid,
+        &status.to_ascii_lowercase(),
+        get("ErrorCode").filter(|c| !c.is_empty()),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The form parameters of a Twilio callback whose `X-Twilio-Signature` checks out.
+fn signed_twilio_params(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Vec<(String, String)>> {
+    let token = state.config.twilio.webhook_auth_token.expose();
+    if token.is_empty() {
+        return Err(forbidden(
+            "Twilio is not configured: status callbacks cannot be verified.",
+        ));
+    }
+    let signature = headers
+        .get("x-twilio-signature")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
+    let url = called_url(state, headers, uri);
+    if signature.is_empty() || !validate_twilio(token, &url, &params, signature) {
+        tracing::warn!(url = %url, "Twilio callback with a missing or wrong X-Twilio-Signature refused");
+        return Err(forbidden("Invalid or missing X-Twilio-Signature."));
+    }
+    Ok(params)
+}
+
+/// Meta's subscription challenge.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetaVerifyParams {
+    /// `subscribe`.
+    #[serde(rename = "hub.mode")]
+    pub mode: Option<String>,
+    /// Must equal `WHATSAPP_VERIFY_TOKEN`.
+    #[serde(rename = "hub.verify_token")]
+    pub verify_token: Option<String>,
+    /// Echoed back.
+    #[serde(rename = "hub.challenge")]
+    pub challenge: Option<String>,
+}
+
+/// Meta's webhook subscription challenge.
+#[utoipa::path(get, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_verify",
+    params(MetaVerifyParams),
+    responses(
+        (status = 200, description = "The challenge, echoed", body = String, content_type = "text/plain"),
+        (status = 403, description = "Wrong verify token", body = Detail,
+         example = json!({"detail": "Verification token mismatch."})),
+    ))]
+pub async fn meta_verify(
+    State(state): State<AppState>,
+    Query(q): Query<MetaVerifyParams>,
+) -> Result<Response> {
+    let expected = state.config.meta.verify_token.expose();
+    let ok = !expected.is_empty()
+        && q.mode.as_deref() == Some("subscribe")
+        && q.verify_token
+            .as_deref()
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
+    if !ok {
+        return Err(forbidden("Verification token mismatch."));
+    }
+    Ok(q.challenge.unwrap_or_default().into_response())
+}
+
+/// Message statuses from the WhatsApp Cloud API (`X-Hub-Signature-256` checked).
+#[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_events",
+    params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC of the body with the app secret")),
+    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]`)"),
+    responses(
+        (status = 200, description = "Recorded"),
+        (status = 400, description = "Not JSON", body = Detail),
+        (status = 403, description = "Missing or wrong signature", body = Detail,
+         example = json!({"detail": "Invalid or missing X-Hub-Signature-256."})),
+    ))]
+pub async fn meta_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let secret = state.config.meta.app_secret.expose();
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if secret.is_empty() || !validate_meta(secret, &body, signature) {
+        return Err(forbidden("Invalid or missing X-Hub-Signature-256."));
+    }
+    let payload: Value = serde_json::from_slice(&body)
+        .map_err(|e| Error::MalformedBody(format!("JSON parse error - {e}")))?;
+    let statuses = payload["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
+        .flat_map(|c| c["value"]["statuses"].as_array().into_iter().flatten());
+    for s in statuses {
+        let (Some(id), Some(status)) = (s["id"].as_str(), s["status"].as_str()) else {
+            continue;
+        };
+        let code = s["errors"][0]["code"].as_i64().map(|c| c.to_string());
+        record_delivery_status(&state, "meta", id, status, code.as_deref()).await?;
+    }
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,217 @@
+//! Logging in and staying logged in: the login (throttle, password check, hash upgrade, tokens),
+//! the refresh-token rotation with its revocation rules, and the authentication of an access
+//! token on every request.
+
+use std::net::IpAddr;
+
+use chrono::{TimeZone, Utc};
+
+use crate::auth::jwt::{Claims, TokenError, TokenType};
+use crate::auth::password::Verification;
+use crate::auth::AuthUser;
+use crate::db::{self, users::UserRow};
+use crate::domain::datetime::now;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
+const NO_PROFILE: &str = "User profile not found. Please contact administrator.";
+
+/// A fresh pair of tokens.
+#[derive(Debug)]
+pub struct Tokens {
+    pub refresh: String,
+    pub access: String,
+}
+
+/// A successful login: the tokens and the user they were issued to.
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub tokens: Tokens,
+    pub user: UserRow,
+}
+
+fn issued(c: &Claims) -> db::tokens::Issued<'_> {
+    db::tokens::Issued {
+        user_id: c.user_id,
+        jti: &c.jti,
+        created_at: Utc
+            .timestamp_opt(c.iat, 0)
+            .single()
+            .unwrap_or_else(Utc::now),
+        expires_at: Utc
+            .timestamp_opt(c.exp, 0)
+            .single()
+            .unwrap_or_else(Utc::now),
+    }
+}
+
+/// Checks the credentials. The throttle is asked first, so a locked-out caller costs no hash;
+/// an unknown user costs the same time as a wrong password.
+async fn verify(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<(i64, Verification)> {
+    let throttle = &state.login_throttle;
+    if let Err(wait) = throttle.check(username, ip) {
+        return Err(Error::Throttled(wait.as_secs_f64().ceil() as u64));
+    }
+    let found = db::users::login_lookup(&state.db, username).await?;
+    let verdict = crate::auth::verify_password(
+        password.to_string(),
+        found.as_ref().map(|(_, hash, _)| hash.clone()),
+    )
+    .await;
+    match found {
+        Some((user_id, _, true)) if verdict != Verification::Invalid => {
+            throttle.succeeded(username, ip);
+            Ok((user_id, verdict))
+        }
+        _ => {
+            if throttle.failed(username, ip) {
+                tracing::warn!(username = %username, ip = ?ip, lockout_s = state.config.login_lockout.as_secs(),
+                    "login locked out after {} refused attempts", state.config.login_max_failures);
+            }
+            Err(Error::field("non_field_errors", BAD_CREDENTIALS))
+        }
+    }
+}
+
+/// Logs a user in: on success `last_login` is recorded, an old-format hash is upgraded, and a
+/// refresh token (recorded for rotation) and an access token are issued.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<LoggedIn> {
+    let (user_id, verdict) = verify(state, username, password, ip).await?;
+    // A refused login (no profile) is not a login: it leaves last_login alone.
+    let user = db::users::get(&state.db, user_id)
+        .await?
+        .ok_or_else(|| Error::field("non_field_errors", NO_PROFILE))?;
+    let upgraded = match verdict {
+        Verification::ValidNeedsRehash => {
+            Some(crate::auth::hash_password(password.to_string()).await?)
+        }
+        _ => None,
+    };
+    db::users::record_login(&state.db, user_id, upgraded.as_deref(), now()).await?;
+    let refresh = state
+        .jwt
+        .issue(user_id, TokenType::Refresh)
+        .map_err(Error::internal)?;
+    let access = state
+        .jwt
+        .issue(user_id, TokenType::Access)
+        .map_err(Error::internal)?;
+    db::tokens::record(&state.db, &issued(&refresh.claims)).await?;
+    tracing::info!(user_id, "login");
+    Ok(LoggedIn {
+        tokens: Tokens {
+            refresh: refresh.token,
+            access: access.token,
+        },
+        user,
+    })
+}
+
+fn refresh_error(e: TokenError) -> Error {
+    Error::TokenRefused {
+        detail: e.message(),
+        code: "token_not_valid",
+    }
+}
+
+const BLACKLISTED: Error = Error::TokenRefused {
+    detail: "Token is blacklisted",
+    code: "token_not_valid",
+};
+
+/// Exchanges a refresh token for a new pair. Refused: a bad token, one already rotated, one
+/// issued before the user's last password change, or an inactive or deleted user.
+pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens> {
+    let claims = state
+        .jwt
+        .verify(token, TokenType::Refresh)
+        .map_err(refresh_error)?;
+    if db::tokens::is_blacklisted(&state.db, &claims.jti).await? {
+        return Err(BLACKLISTED);
+    }
+    match db::users::auth_user(&state.db, claims.user_id).await? {
+        // Issued before a password change (to the second: a login in the same second stays valid).
+        Some(u)
+            if u.tokens_valid_after
+                .is_some_and(|t| claims.iat < t.timestamp()) =>
+        {
+            return Err(BLACKLISTED)
+        }
+        Some(u) if u.is_active => {}
+        // The original answered 500 for a deleted user; both cases get its inactive answer.
+        _ => {
+            return Err(Error::CredentialsRefused(
+                "No active account found for the given token.",
+            ))
+        }
+    }
+    let new_refresh = state
+        .jwt
+        .issue(claims.user_id, TokenType::Refresh)
+        .map_err(Error::internal)?;
+    let access = state
+        .jwt
+        .issue(claims.user_id, TokenType::Access)
+        .map_err(Error::internal)?;
+    let rotated = db::tokens::rotate(
+        &state.db,
+        &issued(&claims),
+        &issued(&new_refresh.claims),
+        now(),
+    )
+    .await?;
+    if !rotated {
+        return Err(BLACKLISTED);
+    }
+    Ok(Tokens {
+        access: access.token,
+        refresh: new_refresh.token,
+    })
+}
+
+/// Authenticates an access token: signature, expiry and type, then an existing, active user
+/// (from the short-lived cache when fresh).
+pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
+    let claims = state
+        .jwt
+        .verify(token, TokenType::Access)
+        .map_err(|e| Error::InvalidAccessToken(e.message()))?;
+    let (user, active) = match state.auth_cache.get(claims.user_id) {
+        Some(hit) => hit,
+        None => {
+            let row = db::users::auth_user(&state.db, claims.user_id)
+                .await?
+                .ok_or(Error::TokenRefused {
+                    detail: "User not found",
+                    code: "user_not_found",
+                })?;
+            let user = AuthUser {
+                id: row.id,
+                username: row.username,
+                first_name: row.first_name,
+                last_name: row.last_name,
+                role: row.role,
+            };
+            state.auth_cache.put(&user, row.is_active);
+            (user, row.is_active)
+        }
+    };
+    if !active {
+        return Err(Error::TokenRefused {
+            detail: "User is inactive",
+            code: "user_inactive",
+        });
+    }
+    Ok(user)
+}
