@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{json, Value};
 
-use crate::db::PageRow;
+use crate::db::{DbError, PageRow};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -108,9 +108,9 @@ impl PageRequest {
     where
         T: PageRow,
         F: FnOnce(i64, i64) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
+        Fut: std::future::Future<Output = Result<Vec<T>, DbError>>,
         C: FnOnce() -> CFut,
-        CFut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+        CFut: std::future::Future<Output = Result<i64, DbError>>,
     {
         let requested = match self.page.as_deref() {
             None | Some("") => Some(1),
