@@ -454,17 +454,8 @@ any_of!(
 // ---------------------------------------------------------------------------------------------
 // Pagination (contract §1.6)
 
-/// A page of 20 (`PageNumberPagination`): `next`/`previous` are absolute URLs or null.
-#[derive(ToSchema)]
-pub struct Paginated<T: ToSchema> {
-    #[schema(example = 42)]
-    pub count: i64,
-    #[schema(required = true, example = "http://localhost:8000/api/tickets/?page=2")]
-    pub next: Option<String>,
-    #[schema(required = true)]
-    pub previous: Option<String>,
-    pub results: Vec<T>,
-}
+/// The response struct itself (`http/pagination.rs`).
+pub use crate::http::pagination::Paginated;
 
 // ---------------------------------------------------------------------------------------------
 // Auth
