@@ -126,7 +126,7 @@ pub async fn run(
             .config
             .worker
             .enabled
-            .then(|| Box::new(move || wake.notify_one()) as Box<dyn Fn() + Send + Sync>),
+            .then(|| Box::new(move || wake.notify_one()) as crate::db::listen::OnWake),
         push: Some(Box::new(crate::notify::push::forward(state.push.clone()))),
     };
     crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());

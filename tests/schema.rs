@@ -33,6 +33,9 @@ struct Column {
 
 type Schema = BTreeMap<String, Table>;
 
+/// A row of `information_schema.columns`: name, data type, VARCHAR length, nullable, default.
+type PgColumn = (String, String, Option<i32>, String, Option<String>);
+
 /// The engine-neutral family of a declared type. Integers of every width are one family:
 /// SQLite stores every INTEGER as 64 bits whatever its declared name, and its auto-increment
 /// key must be declared `INTEGER PRIMARY KEY` where PostgreSQL's is BIGINT. Timestamps:
@@ -341,7 +344,7 @@ async fn postgres_schema(db: &Db) -> Schema {
     let mut schema = Schema::new();
     for name in tables {
         let mut t = Table::default();
-        let cols: Vec<(String, String, Option<i32>, String, Option<String>)> = sqlx::query_as(
+        let cols: Vec<PgColumn> = sqlx::query_as(
             "SELECT column_name::text, data_type::text, character_maximum_length::int4, \
              is_nullable::text, column_default::text FROM information_schema.columns \
              WHERE table_schema = 'public' AND table_name = $1",

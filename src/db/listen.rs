@@ -42,13 +42,16 @@ pub async fn notify(db: &Db, messages: &[(&str, String)]) -> Result<(), DbError>
     .map(|_| ())
 }
 
+/// Called for each worker wake-up (`WAKE_CHANNEL`).
+pub type OnWake = Box<dyn Fn() + Send + Sync>;
+/// Called with each push's payload (`PUSH_CHANNEL`).
+pub type OnPush = Box<dyn Fn(&str) + Send + Sync>;
+
 /// What the listener does with a message of each channel; a channel without a handler is not
 /// listened to.
 pub struct Handlers {
-    /// A worker wake-up (`WAKE_CHANNEL`).
-    pub wake: Option<Box<dyn Fn() + Send + Sync>>,
-    /// A push's payload (`PUSH_CHANNEL`).
-    pub push: Option<Box<dyn Fn(&str) + Send + Sync>>,
+    pub wake: Option<OnWake>,
+    pub push: Option<OnPush>,
 }
 
 /// On PostgreSQL, spawns this process's listener: it reconnects when its connection drops and
