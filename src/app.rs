@@ -8,7 +8,6 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::Config;
-use crate::db::Db;
 use crate::notify::worker::Worker;
 use crate::state::AppState;
 
@@ -103,7 +102,7 @@ pub async fn run(
         }
         .spawn()
     });
-    // Tells the metrics listener and the push listener that the server has stopped.
+    // Tells the metrics listener and the LISTEN loop that the server has stopped.
     let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     if let Some(addr) = state.config.metrics_addr {
         let metrics_listener = TcpListener::bind(addr).await?;
@@ -119,13 +118,18 @@ pub async fn run(
         });
     }
     crate::telemetry::metrics();
-    if let Db::Postgres(pool) = &state.db {
-        crate::notify::push::spawn_listener(
-            pool.clone(),
-            state.push.clone(),
-            background_stopped.clone(),
-        );
-    }
+    // One LISTEN connection for both: other replicas' steps wake this worker (when it runs
+    // here), and their pushes reach this process's clients.
+    let wake = state.outbox.clone();
+    let handlers = crate::db::listen::Handlers {
+        wake: state
+            .config
+            .worker
+            .enabled
+            .then(|| Box::new(move || wake.notify_one()) as crate::db::listen::OnWake),
+        push: Some(Box::new(crate::notify::push::forward(state.push.clone()))),
+    };
+    crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
     let served = serve(state, listener, shutdown).await;
     let _ = stop_background.send(true);
     if let Some(w) = worker {

@@ -1,6 +1,7 @@
 //! Storage: one `Db` value over PostgreSQL or SQLite, chosen at run time, with every query text
 //! written once (`$N` placeholders work on both drivers). Only this module knows SQL.
 
+pub mod listen;
 pub mod notifications;
 pub mod tickets;
 pub mod tokens;
@@ -17,11 +18,31 @@ use sqlx::{PgPool, SqlitePool};
 /// The error of every storage call; callers above `db/` name it, never the driver.
 pub type DbError = sqlx::Error;
 
+/// Reads go through `on_db!`; every write goes through `Db::begin` (a transaction) or
+/// `Db::write` (one statement, with `on_write!`), which on SQLite take this process's writer
+/// turn. On SQLite that is enforced: the pool `on_db!` hands out is read-only
+/// (`PRAGMA query_only`), so a write that skips the helpers fails on its first run.
 #[derive(Clone, Debug)]
 pub enum Db {
     Postgres(PgPool),
-    /// The pool, and the turn its write transactions take (see `SqliteTx`).
-    Sqlite(SqlitePool, Arc<tokio::sync::Mutex<()>>),
+    /// The read-only pool, and the writer (see `SqliteWriter`).
+    Sqlite(SqlitePool, Arc<SqliteWriter>),
+}
+
+/// SQLite's write side: one connection, reached only through the turn. SQLite has one writer per
+/// database: writers waiting on its busy handler poll with sleeps of up to 100 ms and may lose
+/// again and again (a step waited seconds with 32 at once), so this process's writers queue
+/// first come, first served on a lock instead, and SQLite's lock is free when a turn begins.
+#[derive(Debug)]
+pub struct SqliteWriter {
+    pool: SqlitePool,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The right to run single write statements (see `Db::write`); on SQLite it holds the turn.
+pub enum Writer<'a> {
+    Postgres(&'a PgPool),
+    Sqlite(&'a SqlitePool, tokio::sync::OwnedMutexGuard<()>),
 }
 
 /// A row of a paginated listing, which carries the listing's total (`COUNT(*) OVER ()`).
@@ -50,10 +71,7 @@ pub enum Tx {
     Sqlite(SqliteTx),
 }
 
-/// A SQLite write transaction, holding this process's writer turn. SQLite has one writer per
-/// database: writers waiting on its busy handler poll with sleeps of up to 100 ms and may lose
-/// again and again (a step waited seconds with 32 at once), so this process's writers queue
-/// first come, first served on a lock instead, and SQLite's lock is free when a turn begins.
+/// A SQLite write transaction, holding this process's writer turn (see `SqliteWriter`).
 pub struct SqliteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     _turn: tokio::sync::OwnedMutexGuard<()>,
@@ -73,12 +91,24 @@ impl std::ops::DerefMut for SqliteTx {
 }
 
 /// Runs the same body against whichever pool this is; each arm is type-checked for its driver.
+/// For reads only: on SQLite this pool refuses writes (see `Db`).
 #[macro_export]
 macro_rules! on_db {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Postgres($pool) => $body,
             $crate::db::Db::Sqlite($pool, _) => $body,
+        }
+    };
+}
+
+/// Runs the same body (single write statements) against the pool of a `Writer` (`Db::write`).
+#[macro_export]
+macro_rules! on_write {
+    ($writer:expr, $pool:ident => $body:expr) => {
+        match $writer {
+            $crate::db::Writer::Postgres($pool) => $body,
+            $crate::db::Writer::Sqlite($pool, _turn) => $body,
         }
     };
 }
@@ -100,7 +130,7 @@ macro_rules! on_tx {
     };
 }
 
-pub use crate::{bind_args, on_db, on_tx};
+pub use crate::{bind_args, on_db, on_tx, on_write};
 
 /// A bind value of a query assembled at run time (filters, `IN` lists).
 #[derive(Debug, Clone)]
@@ -142,12 +172,22 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
+            // The writer first: it creates the file and switches it to WAL.
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .connect_with(opts.clone())
+                .await?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .min_connections(1)
-                .connect_with(opts)
+                .connect_with(opts.pragma("query_only", "ON"))
                 .await?;
-            Ok(Db::Sqlite(pool, Arc::default()))
+            let writer = SqliteWriter {
+                pool: writer,
+                turn: Arc::default(),
+            };
+            Ok(Db::Sqlite(read, Arc::new(writer)))
         } else {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -170,7 +210,10 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
-            Db::Sqlite(p, _) => sqlx::migrate!("./migrations/sqlite").run(p).await,
+            Db::Sqlite(_, w) => {
+                let _turn = w.turn.clone().lock_owned().await;
+                sqlx::migrate!("./migrations/sqlite").run(&w.pool).await
+            }
         }
     }
 
@@ -191,23 +234,22 @@ impl Db {
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-            Db::Sqlite(p, turn) => {
-                // The turn first: a connection is not held while waiting, so readers keep theirs.
-                let turn = turn.clone().lock_owned().await;
+            Db::Sqlite(_, w) => {
+                let turn = w.turn.clone().lock_owned().await;
                 Tx::Sqlite(SqliteTx {
-                    tx: p.begin_with("BEGIN IMMEDIATE").await?,
+                    tx: w.pool.begin_with("BEGIN IMMEDIATE").await?,
                     _turn: turn,
                 })
             }
         })
     }
 
-    /// On SQLite, this process's writer turn (see `SqliteTx`), for a frequent single-statement
-    /// write outside a transaction (the delivery worker's); nothing on PostgreSQL.
-    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// For single write statements outside a transaction (`on_write!`): on SQLite it waits for
+    /// this process's writer turn; on PostgreSQL it costs nothing (no round trip).
+    pub async fn write(&self) -> Writer<'_> {
         match self {
-            Db::Postgres(_) => None,
-            Db::Sqlite(_, turn) => Some(turn.clone().lock_owned().await),
+            Db::Postgres(p) => Writer::Postgres(p),
+            Db::Sqlite(_, w) => Writer::Sqlite(&w.pool, w.turn.clone().lock_owned().await),
         }
     }
 
@@ -216,7 +258,13 @@ impl Db {
     }
 
     pub async fn close(&self) {
-        on_db!(self, p => p.close().await)
+        match self {
+            Db::Postgres(p) => p.close().await,
+            Db::Sqlite(read, w) => {
+                read.close().await;
+                w.pool.close().await;
+            }
+        }
     }
 
     /// (connections in use, idle connections, maximum) for metrics.
@@ -241,4 +289,34 @@ impl Tx {
 /// True when the error is a unique-constraint violation (on either engine).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The write-turn rule holds by construction: on SQLite the pool `on_db!` hands out cannot
+    /// write, so a write that skips `Db::write` / `Db::begin` fails on its first run.
+    #[tokio::test]
+    async fn sqlite_writes_only_pass_through_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let db = Db::connect(&url, 2).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        const SQL: &str = "UPDATE users SET is_active = TRUE WHERE id = 0";
+        let read = on_db!(&db, p => sqlx::query(SQL).execute(p).await.map(|_| ()));
+        let refused = read.expect_err("a write through the read pool must fail");
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        let written =
+            on_write!(db.write().await, p => sqlx::query(SQL).execute(p).await.map(|_| ()));
+        assert!(written.is_ok(), "{written:?}");
+        let mut tx = db.begin().await.expect("begin");
+        on_tx!(&mut tx, c => sqlx::query(SQL).execute(&mut *c).await.map(|_| ()))
+            .expect("in a transaction");
+        tx.commit().await.expect("commit");
+        let n: i64 =
+            on_db!(&db, p => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(p).await)
+                .expect("reads work");
+        assert_eq!(n, 0);
+    }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{bind_args, on_db, on_tx, placeholders, Arg, Db, Tx};
+use super::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx, Writer};
 
 /// A row to enqueue with a workflow step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,8 +22,7 @@ pub struct NewNotification {
     pub event: &'static str,
 }
 
-/// The PostgreSQL channel on which committed steps wake every replica's worker.
-pub const WAKE_CHANNEL: &str = "incident_outbox";
+pub use super::listen::WAKE_CHANNEL;
 
 /// Inserts the rows of one step; a unique key on (ticket, event, recipient, channel, step)
 /// makes a repeated step insert nothing twice. Returns how many rows were new. The rows go in
@@ -114,9 +113,8 @@ pub async fn claim_due(
     const LITE: &str = "UPDATE notification_log SET lease_until = $2 WHERE id IN (SELECT id FROM notification_log \
                         WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' AND next_attempt_at <= $1 \
                         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $3) RETURNING id";
-    let turn = db.write_turn().await;
-    let ids: Vec<i64> = match db {
-        Db::Postgres(p) => {
+    let ids: Vec<i64> = match db.write().await {
+        Writer::Postgres(p) => {
             sqlx::query_scalar(PG)
                 .bind(now)
                 .bind(lease_until)
@@ -124,7 +122,7 @@ pub async fn claim_due(
                 .fetch_all(p)
                 .await?
         }
-        Db::Sqlite(p, _) => {
+        Writer::Sqlite(p, _turn) => {
             sqlx::query_scalar(LITE)
                 .bind(now)
                 .bind(lease_until)
@@ -133,7 +131,6 @@ pub async fn claim_due(
                 .await?
         }
     };
-    drop(turn);
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -159,8 +156,7 @@ pub async fn mark_sent(
     const SQL: &str = "UPDATE notification_log SET status = 'SENT', sent_at = $1, provider = $2, provider_message_id = $3, \
                        delivery_status = $4, attempts = attempts + 1, lease_until = NULL, next_attempt_at = NULL, \
                        error_code = NULL, error_message = NULL, updated_at = $1 WHERE id = $5 AND status = 'PENDING'";
-    let _turn = db.write_turn().await;
-    let n = on_db!(db, p => sqlx::query(SQL).bind(now).bind(provider).bind(message_id).bind(delivery_status).bind(id)
+    let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(provider).bind(message_id).bind(delivery_status).bind(id)
         .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
@@ -177,8 +173,7 @@ pub async fn mark_retry(
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, \
                        provider = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6 AND status = 'PENDING'";
-    let _turn = db.write_turn().await;
-    let n = on_db!(db, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
+    let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
         .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
@@ -195,8 +190,7 @@ pub async fn mark_failed(
     const SQL: &str = "UPDATE notification_log SET status = 'FAILED', attempts = attempts + 1, next_attempt_at = NULL, \
                        lease_until = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4 \
                        WHERE id = $5 AND status = 'PENDING'";
-    let _turn = db.write_turn().await;
-    let n = on_db!(db, p => sqlx::query(SQL).bind(provider).bind(code).bind(message).bind(now).bind(id)
+    let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(provider).bind(code).bind(message).bind(now).bind(id)
         .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
@@ -212,8 +206,7 @@ pub async fn release(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
         placeholders(ids.len())
     );
     let args: Vec<Arg> = ids.iter().map(|i| Arg::I64(*i)).collect();
-    let _turn = db.write_turn().await;
-    on_db!(db, p => bind_args!(sqlx::query(&sql), &args).execute(p).await.map(|_| ()))
+    on_write!(db.write().await, p => bind_args!(sqlx::query(&sql), &args).execute(p).await.map(|_| ()))
 }
 
 /// (pending rows, age in seconds of the oldest) for metrics and health.
@@ -286,10 +279,10 @@ pub async fn apply_delivery_status(
                 Some(code) => format!("Provider reported the message {status} (error {code})"),
                 None => format!("Provider reported the message {status}"),
             };
-            on_db!(db, p => sqlx::query(FAIL).bind(status).bind(now).bind(id).bind(&current).bind(error_code).bind(message)
+            on_write!(db.write().await, p => sqlx::query(FAIL).bind(status).bind(now).bind(id).bind(&current).bind(error_code).bind(message)
                 .execute(p).await.map(|r| r.rows_affected()))?
         } else {
-            on_db!(db, p => sqlx::query(SET).bind(status).bind(now).bind(id).bind(&current)
+            on_write!(db.write().await, p => sqlx::query(SET).bind(status).bind(now).bind(id).bind(&current)
                 .execute(p).await.map(|r| r.rows_affected()))?
         };
         if n == 1 {
@@ -437,7 +430,7 @@ pub async fn mark_read(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<u64, s
         "UPDATE notification_log SET is_read = TRUE, read_at = ${} WHERE id IN (SELECT n.id FROM notification_log n {clause})",
         args.len() + 1
     );
-    on_db!(db, p => bind_args!(sqlx::query(&sql), &args).bind(now).execute(p).await.map(|r| r.rows_affected()))
+    on_write!(db.write().await, p => bind_args!(sqlx::query(&sql), &args).bind(now).execute(p).await.map(|r| r.rows_affected()))
 }
 
 /// Counts by channel and status, and WhatsApp rows by delivery status.
@@ -468,7 +461,7 @@ pub async fn requeue_failed(
     const ALL: &str = "UPDATE notification_log SET status = 'PENDING', attempts = 0, next_attempt_at = $1, lease_until = NULL, \
                        error_code = NULL, error_message = NULL, delivery_status = NULL, updated_at = $1 \
                        WHERE status = 'FAILED' AND notification_type = $2";
-    on_db!(db, p => match id {
+    on_write!(db.write().await, p => match id {
         Some(id) => sqlx::query(ONE).bind(now).bind(channel).bind(id).execute(p).await.map(|r| r.rows_affected()),
         None => sqlx::query(ALL).bind(now).bind(channel).execute(p).await.map(|r| r.rows_affected()),
     })

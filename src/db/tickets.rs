@@ -340,7 +340,7 @@ pub async fn add_attachment(
 ) -> Result<i64, sqlx::Error> {
     const SQL: &str = "INSERT INTO ticket_attachments (ticket_id, uploaded_by_id, file_data, filename, content_type, size, uploaded_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    on_db!(db, p => sqlx::query_scalar(SQL)
+    crate::on_write!(db.write().await, p => sqlx::query_scalar(SQL)
         .bind(a.ticket_id).bind(a.uploaded_by).bind(&a.data).bind(&a.filename).bind(&a.content_type)
         .bind(a.data.len() as i64).bind(now)
         .fetch_one(p).await)
@@ -348,7 +348,7 @@ pub async fn add_attachment(
 
 pub async fn delete_attachment(db: &Db, ticket_id: i64, id: i64) -> Result<bool, sqlx::Error> {
     const SQL: &str = "DELETE FROM ticket_attachments WHERE ticket_id = $1 AND id = $2";
-    let n = on_db!(db, p => sqlx::query(SQL).bind(ticket_id).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = crate::on_write!(db.write().await, p => sqlx::query(SQL).bind(ticket_id).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 
@@ -563,7 +563,7 @@ pub async fn add_comment(
 }
 
 pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
-    let n = on_db!(db, p => sqlx::query("DELETE FROM tickets WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = crate::on_write!(db.write().await, p => sqlx::query("DELETE FROM tickets WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 

@@ -16,7 +16,7 @@ const OUTSTANDING: &str = "INSERT INTO outstanding_tokens (user_id, jti, created
                            ON CONFLICT (jti) DO NOTHING";
 
 pub async fn record(db: &Db, t: &Issued<'_>) -> Result<(), sqlx::Error> {
-    on_db!(db, p => sqlx::query(OUTSTANDING).bind(t.user_id).bind(t.jti).bind(t.created_at).bind(t.expires_at).execute(p).await.map(|r| r.rows_affected()))?;
+    crate::on_write!(db.write().await, p => sqlx::query(OUTSTANDING).bind(t.user_id).bind(t.jti).bind(t.created_at).bind(t.expires_at).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -104,7 +104,7 @@ pub async fn record_login(
 ) -> Result<(), sqlx::Error> {
     const SQL: &str =
         "UPDATE users SET last_login = $1, password = COALESCE($2, password) WHERE id = $3";
-    on_db!(db, p => sqlx::query(SQL).bind(now).bind(new_hash).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    crate::on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(new_hash).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -222,14 +222,14 @@ pub async fn update(
 }
 
 pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), sqlx::Error> {
-    on_db!(db, p => sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2").bind(active).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    crate::on_write!(db.write().await, p => sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2").bind(active).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Deletes the user; the schema cascades to their profile, tickets, history, uploads and
 /// notifications, as the original's application-level cascade did.
 pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
-    let n = on_db!(db, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = crate::on_write!(db.write().await, p => sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
 

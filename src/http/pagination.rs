@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{json, Value};
 
-use crate::db::PageRow;
+use crate::db::{DbError, PageRow};
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -68,6 +68,19 @@ pub fn request_base(parts: &Parts, state: &AppState) -> String {
     format!("{scheme}://{host}")
 }
 
+/// A page of 20 (`PageNumberPagination`): `next`/`previous` are absolute URLs or null. The
+/// handlers answer with it and the OpenAPI document describes it (`Paginated<TicketList>`...).
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Paginated<T> {
+    #[schema(example = 42)]
+    pub count: i64,
+    #[schema(required = true, example = "http://localhost:8000/api/tickets/?page=2")]
+    pub next: Option<String>,
+    #[schema(required = true)]
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
 /// The slice of rows a page covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -108,9 +121,9 @@ impl PageRequest {
     where
         T: PageRow,
         F: FnOnce(i64, i64) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<T>, sqlx::Error>>,
+        Fut: std::future::Future<Output = Result<Vec<T>, DbError>>,
         C: FnOnce() -> CFut,
-        CFut: std::future::Future<Output = Result<i64, sqlx::Error>>,
+        CFut: std::future::Future<Output = Result<i64, DbError>>,
     {
         let requested = match self.page.as_deref() {
             None | Some("") => Some(1),
@@ -165,12 +178,24 @@ impl PageRequest {
         format!("{}?{}", self.url, q)
     }
 
-    /// The paginated response body.
-    pub fn respond(&self, count: i64, w: Window, results: Vec<Value>) -> Value {
+    /// The paginated response body of `results`, whatever their (serializable) shape: what a
+    /// handler answers with as `Json<Paginated<Item>>`.
+    pub fn paginate<T>(&self, count: i64, w: Window, results: Vec<T>) -> Paginated<T> {
         let next = (w.number < w.pages).then(|| self.link(Some(w.number + 1)));
         // DRF drops `page` entirely for the link to page 1.
         let previous = (w.number > 1).then(|| self.link((w.number > 2).then_some(w.number - 1)));
-        json!({"count": count, "next": next, "previous": previous, "results": results})
+        Paginated {
+            count,
+            next,
+            previous,
+            results,
+        }
+    }
+
+    /// `paginate` as a JSON value, for handlers that still build their items with `json!`.
+    pub fn respond(&self, count: i64, w: Window, results: Vec<Value>) -> Value {
+        let page = self.paginate(count, w, results);
+        json!({"count": page.count, "next": page.next, "previous": page.previous, "results": page.results})
     }
 
     /// A query parameter's last value.
@@ -216,7 +241,8 @@ mod tests {
     #[test]
     fn links_group_repeated_keys_and_sort_by_key() {
         let r = req(&[("z", "1"), ("a", "x y"), ("z", "2"), ("page", "2")]);
-        let body = r.respond(45, r.window(45).unwrap(), vec![]);
+        let body = r.paginate(45, r.window(45).unwrap(), Vec::<Value>::new());
+        let body = serde_json::to_value(&body).unwrap();
         assert_eq!(body["next"], "http://h/api/tickets/?a=x+y&page=3&z=1&z=2");
         assert_eq!(body["previous"], "http://h/api/tickets/?a=x+y&z=1&z=2");
     }

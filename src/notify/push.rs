@@ -1,20 +1,21 @@
 //! Real-time push of in-app (SYSTEM) notifications to connected WebSocket and SSE clients.
-//! On PostgreSQL every replica forwards `NOTIFY` messages to its own clients, so a row written
-//! by one replica reaches users connected to another; SQLite deployments are one process.
+//! On PostgreSQL every replica forwards `NOTIFY` messages to its own clients (`db::listen`), so a
+//! row written by one replica reaches users connected to another; SQLite deployments are one
+//! process.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
-use crate::db::notifications::{NewNotification, WAKE_CHANNEL};
+use crate::db::listen::{self, WAKE_CHANNEL};
+use crate::db::notifications::NewNotification;
 use crate::db::Db;
 use crate::domain::datetime::format_py_iso;
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::workflow::Event;
 
-/// The PostgreSQL channel that carries pushes between replicas.
-pub const PUSH_CHANNEL: &str = "incident_push";
+pub use crate::db::listen::PUSH_CHANNEL;
 /// `NOTIFY` payloads must stay under 8000 bytes.
 const MAX_NOTIFY_BYTES: usize = 7900;
 
@@ -116,45 +117,33 @@ pub fn pushes(events: &[Event], rows: &[NewNotification], t: &TicketSnapshot) ->
 
 /// Sends pushes to every replica's clients: through `NOTIFY` on PostgreSQL (each replica's
 /// listener, this one included, forwards them), directly to this process's hub on SQLite.
-/// `wake_workers` also wakes every replica's delivery worker. On PostgreSQL it all goes in one
-/// statement outside any transaction, pushes in order: a `NOTIFY` inside the step's transaction
-/// would make every commit in the cluster take one lock in turn.
+/// `wake_workers` also wakes every replica's delivery worker. It all goes in one statement, after
+/// the step's commit (`db::listen::notify`).
 pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>, wake_workers: bool) {
-    let local = match db {
-        Db::Postgres(pool) => {
-            let (mut channels, mut payloads) = (Vec::new(), Vec::new());
-            if wake_workers {
-                channels.push(WAKE_CHANNEL);
-                payloads.push(String::new());
-            }
-            let (mut notify, mut local) = (Vec::new(), Vec::new());
-            for p in pushes {
-                match serde_json::to_string(&p) {
-                    Ok(text) if text.len() <= MAX_NOTIFY_BYTES => {
-                        channels.push(PUSH_CHANNEL);
-                        payloads.push(text);
-                        notify.push(p);
-                    }
-                    _ => local.push(p),
-                }
-            }
-            if !channels.is_empty() {
-                let sent = sqlx::query(
-                    "SELECT pg_notify(channel, payload) FROM unnest($1::text[], $2::text[]) AS n(channel, payload)",
-                )
-                .bind(&channels)
-                .bind(&payloads)
-                .execute(pool)
-                .await;
-                if let Err(e) = sent {
-                    // Other replicas' workers still find the rows at their next poll.
-                    tracing::warn!(error = %e, "cannot NOTIFY; delivering pushes locally only");
-                    local.extend(notify);
-                }
-            }
-            local
+    let local = if db.has_replicas() {
+        let mut messages = Vec::new();
+        if wake_workers {
+            messages.push((WAKE_CHANNEL, String::new()));
         }
-        Db::Sqlite(..) => pushes,
+        let (mut notified, mut local) = (Vec::new(), Vec::new());
+        for p in pushes {
+            match serde_json::to_string(&p) {
+                Ok(text) if text.len() <= MAX_NOTIFY_BYTES => {
+                    messages.push((PUSH_CHANNEL, text));
+                    notified.push(p);
+                }
+                // Too big for a NOTIFY: this replica's clients still get it.
+                _ => local.push(p),
+            }
+        }
+        if let Err(e) = listen::notify(db, &messages).await {
+            // Other replicas' workers still find the rows at their next poll.
+            tracing::warn!(error = %e, "cannot NOTIFY; delivering pushes locally only");
+            local.extend(notified);
+        }
+        local
+    } else {
+        pushes
     };
     // Nobody listening is normal: the stored row is what the bell shows.
     for p in local {
@@ -162,48 +151,13 @@ pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>, wake_workers: bool) 
     }
 }
 
-/// Forwards pushes from other replicas (and our own, on PostgreSQL) to this process's clients.
-pub fn spawn_listener(
-    pool: sqlx::PgPool,
-    hub: Hub,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
-) {
-    tokio::spawn(async move {
-        loop {
-            if *stopped.borrow() {
-                return;
-            }
-            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot LISTEN for pushes; retrying");
-                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                    continue;
-                }
-            };
-            if let Err(e) = listener.listen(PUSH_CHANNEL).await {
-                tracing::warn!(error = %e, "cannot LISTEN for pushes; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
-                continue;
-            }
-            loop {
-                let received = tokio::select! {
-                    r = listener.recv() => r,
-                    _ = stopped.changed() => return,
-                };
-                match received {
-                    Ok(n) => match serde_json::from_str::<Push>(n.payload()) {
-                        Ok(p) => {
-                            let _ = hub.send(Arc::new(p));
-                        }
-                        Err(e) => tracing::warn!(error = %e, "malformed push notification ignored"),
-                    },
-                    Err(e) => {
-                        tracing::warn!(error = %e, "push listener lost its connection; reconnecting");
-                        break;
-                    }
-                }
-            }
+/// What the process's listener does with a push from another replica (or our own, on
+/// PostgreSQL): forwards it to this process's clients.
+pub fn forward(hub: Hub) -> impl Fn(&str) + Send + Sync {
+    move |payload| match serde_json::from_str::<Push>(payload) {
+        Ok(p) => {
+            let _ = hub.send(Arc::new(p));
         }
-    });
+        Err(e) => tracing::warn!(error = %e, "malformed push notification ignored"),
+    }
 }

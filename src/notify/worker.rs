@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::sync::{watch, Mutex, Notify, Semaphore};
 use tokio::task::JoinSet;
@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::WorkerConfig;
 use crate::db::notifications::{self as store, Claimed};
-use crate::db::Db;
+use crate::db::{Db, DbError};
 use crate::notify::provider::{diagnose, Outgoing, Provider, SendError};
 
 /// What the worker has done, for health checks and metrics.
@@ -113,6 +113,55 @@ impl WorkerHandle {
     }
 }
 
+/// Sends claimed rows as the rate cap and the concurrency permits let them out.
+struct Pump {
+    worker: Arc<Worker>,
+    permits: Arc<Semaphore>,
+    bucket: Arc<TokenBucket>,
+    tasks: JoinSet<()>,
+}
+
+impl Pump {
+    fn new(worker: Arc<Worker>) -> Pump {
+        Pump {
+            permits: Arc::new(Semaphore::new(worker.config.max_concurrency)),
+            bucket: Arc::new(TokenBucket::new(worker.config.rate_per_second)),
+            worker,
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Starts each row's send in turn. False when `stopped` turned first: the rows not started
+    /// are released, so another replica can take them at once.
+    async fn dispatch(&mut self, batch: Vec<Claimed>, stopped: &mut watch::Receiver<bool>) -> bool {
+        let mut pending: std::collections::VecDeque<Claimed> = batch.into();
+        while let Some(row) = pending.pop_front() {
+            let ready = async {
+                self.bucket.acquire().await;
+                self.permits.clone().acquire_owned().await
+            };
+            let permit = tokio::select! {
+                p = ready => p,
+                _ = stopped.changed() => {
+                    pending.push_front(row);
+                    let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
+                    if let Err(e) = store::release(&self.worker.db, &ids).await {
+                        tracing::warn!(error = %e, "cannot release leases on shutdown");
+                    }
+                    return false;
+                }
+            };
+            let Ok(permit) = permit else { return false };
+            let worker = self.worker.clone();
+            self.tasks.spawn(async move {
+                worker.deliver(row).await;
+                drop(permit);
+            });
+        }
+        true
+    }
+}
+
 pub struct Worker {
     pub db: Db,
     pub provider: Arc<Provider>,
@@ -123,46 +172,66 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// Runs the delivery loop in the background until the handle's `shutdown`. Wake-ups from
+    /// other replicas come through the process's listener (`db::listen`), which `app` spawns.
     pub fn spawn(self) -> WorkerHandle {
         let (stop, stopped) = watch::channel(false);
-        if let Db::Postgres(pool) = &self.db {
-            spawn_listener(pool.clone(), self.wake.clone(), stopped.clone());
-        }
-        let join = tokio::spawn(self.run(stopped));
+        let join = tokio::spawn(Arc::new(self).run(stopped));
         WorkerHandle { stop, join }
     }
 
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let me = Arc::new(self);
+    /// Claims the rows due now and delivers them (under the same concurrency and rate caps as
+    /// the loop); returns how many it claimed once every outcome is recorded. Tests drive
+    /// delivery with it instead of waiting for the background loop.
+    pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, DbError> {
+        self.deliver_due_at(Utc::now()).await
+    }
+
+    /// `deliver_due` as if the time were `now` (what is due, and which leases ran out).
+    pub async fn deliver_due_at(self: &Arc<Self>, now: DateTime<Utc>) -> Result<usize, DbError> {
+        let batch = self.claim(now).await?;
+        let claimed = batch.len();
+        let mut pump = Pump::new(self.clone());
+        // Nobody stops this one: the sender lives until the sends are recorded.
+        let (_keep, mut never) = watch::channel(false);
+        pump.dispatch(batch, &mut never).await;
+        while pump.tasks.join_next().await.is_some() {}
+        Ok(claimed)
+    }
+
+    /// Leases up to `claim_limit` rows due at `now`.
+    async fn claim(&self, now: DateTime<Utc>) -> Result<Vec<Claimed>, DbError> {
+        let lease =
+            chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(60));
+        store::claim_due(&self.db, now, now + lease, claim_limit(&self.config)).await
+    }
+
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        let me = self;
         me.health.running.store(true, Ordering::Relaxed);
-        let permits = Arc::new(Semaphore::new(me.config.max_concurrency));
-        let bucket = Arc::new(TokenBucket::new(me.config.rate_per_second));
-        let mut tasks: JoinSet<()> = JoinSet::new();
+        let mut pump = Pump::new(me.clone());
         tracing::info!(
             provider = me.provider.name(),
             rate = me.config.rate_per_second,
             concurrency = me.config.max_concurrency,
             "notification worker started"
         );
-        'outer: loop {
+        loop {
             if *stopped.borrow() {
                 break;
             }
             me.health.tick();
-            while tasks.try_join_next().is_some() {}
-            let free = permits.available_permits();
-            if free == 0 {
+            while pump.tasks.try_join_next().is_some() {}
+            if pump.permits.available_permits() == 0 {
                 tokio::select! {
-                    _ = tasks.join_next() => {}
+                    _ = pump.tasks.join_next() => {}
                     _ = stopped.changed() => {}
                 }
                 continue;
             }
-            let now = Utc::now();
-            let lease = chrono::Duration::from_std(me.config.lease)
-                .unwrap_or(chrono::Duration::seconds(60));
-            let limit = claim_limit(&me.config);
-            let batch = match store::claim_due(&me.db, now, now + lease, limit).await {
+            // Unlike `deliver_due`, the loop claims again as soon as permits free up, without
+            // waiting for the whole batch: a slow send does not hold back the next ones.
+            let batch = match me.claim(Utc::now()).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim notifications");
@@ -178,42 +247,21 @@ impl Worker {
                     _ = me.wake.notified() => {}
                     _ = tokio::time::sleep(me.config.poll_interval) => {}
                     _ = stopped.changed() => {}
-                    _ = tasks.join_next(), if !tasks.is_empty() => {}
+                    _ = pump.tasks.join_next(), if !pump.tasks.is_empty() => {}
                 }
                 continue;
             }
-            let mut pending: std::collections::VecDeque<Claimed> = batch.into();
-            while let Some(row) = pending.pop_front() {
-                let ready = async {
-                    bucket.acquire().await;
-                    permits.clone().acquire_owned().await
-                };
-                let permit = tokio::select! {
-                    p = ready => p,
-                    _ = stopped.changed() => {
-                        pending.push_front(row);
-                        let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
-                        if let Err(e) = store::release(&me.db, &ids).await {
-                            tracing::warn!(error = %e, "cannot release leases on shutdown");
-                        }
-                        break 'outer;
-                    }
-                };
-                let Ok(permit) = permit else { break 'outer };
-                let me2 = me.clone();
-                tasks.spawn(async move {
-                    me2.deliver(row).await;
-                    drop(permit);
-                });
+            if !pump.dispatch(batch, &mut stopped).await {
+                break;
             }
         }
         // Finish what is in flight; anything cut off stays PENDING under its lease.
-        let drain = async { while tasks.join_next().await.is_some() {} };
+        let drain = async { while pump.tasks.join_next().await.is_some() {} };
         if tokio::time::timeout(me.grace, drain).await.is_err() {
             tracing::warn!(
                 "shutdown deadline reached: unfinished sends stay PENDING and will be retried"
             );
-            tasks.abort_all();
+            pump.tasks.abort_all();
         }
         me.health.running.store(false, Ordering::Relaxed);
         tracing::info!("notification worker stopped");
@@ -340,7 +388,7 @@ impl Worker {
         }
     }
 
-    fn record(&self, r: Result<bool, sqlx::Error>) {
+    fn record(&self, r: Result<bool, DbError>) {
         match r {
             Ok(true) => {}
             // Someone else (an admin retry, another replica after our lease expired) moved it.
@@ -350,38 +398,6 @@ impl Worker {
             }
         }
     }
-}
-
-/// On PostgreSQL, steps committed by other replicas wake this worker too (`NOTIFY`).
-fn spawn_listener(pool: sqlx::PgPool, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
-    tokio::spawn(async move {
-        loop {
-            let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot LISTEN for outbox wake-ups; polling only");
-                    return;
-                }
-            };
-            if listener
-                .listen(crate::db::notifications::WAKE_CHANNEL)
-                .await
-                .is_err()
-            {
-                return;
-            }
-            loop {
-                tokio::select! {
-                    n = listener.recv() => match n {
-                        Ok(_) => wake.notify_one(),
-                        Err(_) => break,
-                    },
-                    _ = stopped.changed() => return,
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
 }
 
 #[cfg(test)]

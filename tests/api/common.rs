@@ -393,7 +393,7 @@ impl TestApp {
 
     /// Removes a user's profile row, as a legacy or hand-edited database may have.
     pub async fn delete_profile(&self, user_id: i64) {
-        incident::on_db!(&self.db, p => sqlx::query("DELETE FROM user_profiles WHERE user_id = $1")
+        incident::on_write!(self.db.write().await, p => sqlx::query("DELETE FROM user_profiles WHERE user_id = $1")
             .bind(user_id)
             .execute(p)
             .await
@@ -425,6 +425,25 @@ impl TestApp {
             Some(json!({"refresh": refresh})),
         )
         .await
+    }
+
+    /// A delivery worker over this app's database, provider and worker health (the one `/readyz`
+    /// reads), for tests that drive delivery themselves (`worker.enabled = false`).
+    pub fn worker(&self) -> std::sync::Arc<incident::notify::worker::Worker> {
+        std::sync::Arc::new(incident::notify::worker::Worker {
+            db: self.db.clone(),
+            provider: self.state.provider.clone(),
+            config: self.state.config.worker.clone(),
+            wake: self.state.outbox.clone(),
+            health: self.state.worker.clone(),
+            grace: self.state.config.shutdown_grace,
+        })
+    }
+
+    /// Delivers what is due now and returns how many rows it claimed, once their sends are
+    /// recorded.
+    pub async fn deliver_due(&self) -> usize {
+        self.worker().deliver_due().await.expect("deliver due")
     }
 
     /// Stops the server and waits for it (graceful shutdown).

@@ -330,7 +330,7 @@ pub async fn another(app: &TestApp, username: &str, role: Role) -> (i64, String)
 /// reachable no other way).
 pub async fn set_status(app: &TestApp, id: i64, status: &str) {
     let sql = "UPDATE tickets SET status = $1 WHERE id = $2";
-    let n = incident::on_db!(&app.db, p => sqlx::query(sql).bind(status).bind(id).execute(p).await.map(|r| r.rows_affected()))
+    let n = incident::on_write!(app.db.write().await, p => sqlx::query(sql).bind(status).bind(id).execute(p).await.map(|r| r.rows_affected()))
         .expect("set status");
     assert_eq!(n, 1);
 }
@@ -352,20 +352,20 @@ pub async fn set_time(app: &TestApp, id: i64, column: &str, at: Option<DateTime<
         "not a ticket date column: {column}"
     );
     let sql = format!("UPDATE tickets SET {column} = $1 WHERE id = $2");
-    let n = incident::on_db!(&app.db, p => sqlx::query(&sql).bind(at).bind(id).execute(p).await.map(|r| r.rows_affected()))
+    let n = incident::on_write!(app.db.write().await, p => sqlx::query(&sql).bind(at).bind(id).execute(p).await.map(|r| r.rows_affected()))
         .expect("set time");
     assert_eq!(n, 1);
 }
 
 pub async fn set_created_by(app: &TestApp, id: i64, user: i64) {
     let sql = "UPDATE tickets SET created_by_id = $1 WHERE id = $2";
-    incident::on_db!(&app.db, p => sqlx::query(sql).bind(user).bind(id).execute(p).await.map(|r| r.rows_affected()))
+    incident::on_write!(app.db.write().await, p => sqlx::query(sql).bind(user).bind(id).execute(p).await.map(|r| r.rows_affected()))
         .expect("set creator");
 }
 
 pub async fn deactivate(app: &TestApp, user: i64) {
     let sql = "UPDATE users SET is_active = FALSE WHERE id = $1";
-    incident::on_db!(&app.db, p => sqlx::query(sql).bind(user).execute(p).await.map(|r| r.rows_affected()))
+    incident::on_write!(app.db.write().await, p => sqlx::query(sql).bind(user).execute(p).await.map(|r| r.rows_affected()))
         .expect("deactivate");
 }
 
@@ -397,7 +397,7 @@ pub async fn rows_of(app: &TestApp, table: &str, id: i64) -> i64 {
 pub async fn insert_notification(app: &TestApp, ticket: i64, recipient: i64) {
     let sql = "INSERT INTO notification_log (ticket_id, recipient_id, notification_type, subject, message, status, \
                created_at, updated_at, is_read, attempts) VALUES ($1, $2, 'SYSTEM', 'Ticket Opened', 'm', 'SENT', $3, $3, FALSE, 0)";
-    incident::on_db!(&app.db, p => sqlx::query(sql).bind(ticket).bind(recipient).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))
+    incident::on_write!(app.db.write().await, p => sqlx::query(sql).bind(ticket).bind(recipient).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))
         .expect("insert notification");
 }
 

@@ -1,5 +1,7 @@
 //! WhatsApp delivery through a local fake of Twilio's Messages API: who gets which text, retries,
-//! permanent failures, leases, status callbacks, and the admin's delivery log.
+//! permanent failures, leases, status callbacks, and the admin's delivery log. The tests drive
+//! delivery themselves (`settled`, `Worker::deliver_due`) with the background worker off; only
+//! the shutdown and cross-replica wake-up tests run the real loop.
 
 use std::time::Duration;
 
@@ -18,11 +20,13 @@ pub const SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const TOKEN: &str = "twilio-test-token";
 const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
 
-/// The app with Twilio pointed at `fake`, fast retries and a public URL for callbacks.
+/// The app with Twilio pointed at `fake`, fast retries, a public URL for callbacks, and no
+/// background worker: the test delivers with `settled`.
 pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(engine, move |c| {
         use_twilio(c, base);
+        c.worker.enabled = false;
         c.twilio.webhook_auth_token = Secret::new(TOKEN);
         c.worker.backoff_base = Duration::from_millis(20);
         c.worker.backoff_max = Duration::from_millis(100);
@@ -88,17 +92,27 @@ pub async fn whatsapp_log(app: &TestApp, admin: &str) -> Vec<Value> {
     body["results"].as_array().unwrap().clone()
 }
 
-/// Waits until no WhatsApp row is PENDING (at most 10 s); returns the log.
+/// Delivers until nothing is left to send, then returns the log (no row PENDING). Each round
+/// runs as if `backoff_max` had passed, so a retry is due at once instead of after a sleep.
 pub async fn settled(app: &TestApp, admin: &str) -> Vec<Value> {
-    for _ in 0..200 {
-        let log = whatsapp_log(app, admin).await;
-        if log.iter().all(|r| r["status"] != "PENDING") {
+    let worker = app.worker();
+    let ahead = chrono::Duration::from_std(app.state.config.worker.backoff_max).unwrap();
+    for _ in 0..20 {
+        let claimed = worker
+            .deliver_due_at(chrono::Utc::now() + ahead)
+            .await
+            .expect("deliver");
+        if claimed == 0 {
+            let log = whatsapp_log(app, admin).await;
+            assert!(
+                log.iter().all(|r| r["status"] != "PENDING"),
+                "WhatsApp rows still pending: {log:#?}"
+            );
             return log;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
-        "WhatsApp rows still pending: {:#?}",
+        "WhatsApp rows still being retried: {:#?}",
         whatsapp_log(app, admin).await
     );
 }
@@ -438,7 +452,7 @@ async fn retries_stop_after_max_attempts(engine: Engine) {
 }
 
 async fn not_configured_fails_with_not_configured(engine: Engine) {
-    let app = TestApp::spawn(engine).await;
+    let app = TestApp::spawn_with(engine, |c| c.worker.enabled = false).await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
     let log = settled(&app, &c.admin).await;
@@ -466,7 +480,8 @@ async fn an_expired_lease_is_sent_again(engine: Engine) {
     .await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
-    // A worker claims the row and dies mid-send: its lease runs out.
+    // A worker claims the row and dies mid-send: its lease runs out. The times are given, not
+    // slept through.
     let now = chrono::Utc::now();
     let claimed = incident::db::notifications::claim_due(
         &app.db,
@@ -479,27 +494,20 @@ async fn an_expired_lease_is_sent_again(engine: Engine) {
     assert_eq!(claimed.len(), 1);
     let again = incident::db::notifications::claim_due(
         &app.db,
-        chrono::Utc::now(),
+        now + chrono::Duration::milliseconds(200),
         now + chrono::Duration::seconds(60),
         10,
     )
     .await
     .unwrap();
     assert!(again.is_empty(), "a live lease keeps the row from others");
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    let mut cfg = app.state.config.worker.clone();
-    cfg.poll_interval = Duration::from_millis(50);
-    let worker = incident::notify::worker::Worker {
-        db: app.db.clone(),
-        provider: app.state.provider.clone(),
-        config: cfg,
-        wake: app.state.outbox.clone(),
-        health: app.state.worker.clone(),
-        grace: Duration::from_secs(5),
-    }
-    .spawn();
-    let log = settled(&app, &c.admin).await;
-    worker.shutdown().await;
+    let sent = app
+        .worker()
+        .deliver_due_at(now + chrono::Duration::milliseconds(400))
+        .await
+        .unwrap();
+    assert_eq!(sent, 1, "the expired lease is claimed again");
+    let log = whatsapp_log(&app, &c.admin).await;
     assert_eq!(log[0]["status"], "SENT");
     assert_eq!(fake.received_requests().await.unwrap().len(), 1);
 }
@@ -785,13 +793,15 @@ async fn stopping_mid_delivery_loses_nothing(engine: Engine) {
         "every request that went out was recorded"
     );
 
-    // The next server (or another replica) picks the rest up at once: their leases were released.
-    let next = app.replica().await;
+    // The next server (or another replica) picks the rest up at once: their leases were
+    // released, so what is due right now is all of them.
+    let next = app.replica_with(|c| c.worker.enabled = false).await;
     let admin = next.login("admin0").await["access"]
         .as_str()
         .unwrap()
         .to_string();
-    let log = settled(&next, &admin).await;
+    next.deliver_due().await;
+    let log = whatsapp_log(&next, &admin).await;
     assert!(log.iter().all(|r| r["status"] == "SENT"), "{log:#?}");
     assert_eq!(
         fake.received_requests().await.unwrap().len(),

@@ -62,17 +62,7 @@ pub use crate::error::shapes::{
 // ---------------------------------------------------------------------------------------------
 // Pagination (contract §1.6)
 
-/// A page of 20 (`PageNumberPagination`): `next`/`previous` are absolute URLs or null.
-#[derive(ToSchema)]
-pub struct Paginated<T: ToSchema> {
-    #[schema(example = 42)]
-    pub count: i64,
-    #[schema(required = true, example = "http://localhost:8000/api/tickets/?page=2")]
-    pub next: Option<String>,
-    #[schema(required = true)]
-    pub previous: Option<String>,
-    pub results: Vec<T>,
-}
+pub use crate::http::pagination::Paginated;
 
 // ---------------------------------------------------------------------------------------------
 // Tickets
