@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::{Db, DbError};
+use super::pool::{Db, DbError};
 
 /// The channel on which committed steps wake every replica's delivery worker.
 pub const WAKE_CHANNEL: &str = "incident_outbox";

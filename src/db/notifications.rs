@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx, Writer};
+use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx, Writer};
 
 /// A row to enqueue with a workflow step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -465,4 +465,10 @@ pub async fn requeue_failed(
         Some(id) => sqlx::query(ONE).bind(now).bind(channel).bind(id).execute(p).await.map(|r| r.rows_affected()),
         None => sqlx::query(ALL).bind(now).bind(channel).execute(p).await.map(|r| r.rows_affected()),
     })
+}
+
+impl super::pool::PageRow for NotificationRow {
+    fn total_count(&self) -> i64 {
+        self.total_count
+    }
 }

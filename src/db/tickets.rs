@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::notifications::{enqueue, NewNotification};
-use super::{bind_args, on_db, on_tx, placeholders, Arg, Db};
+use super::pool::{bind_args, on_db, on_tx, placeholders, Arg, Db};
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::user::Role;
 use crate::domain::workflow::{HistoryEntry, Transition};
@@ -462,7 +462,7 @@ impl From<sqlx::Error> for WriteError {
 }
 
 async fn update_row(
-    tx: &mut super::Tx,
+    tx: &mut super::pool::Tx,
     id: i64,
     version: i64,
     u: &TicketUpdate,
@@ -500,7 +500,7 @@ pub async fn save(
 }
 
 async fn insert_history(
-    tx: &mut super::Tx,
+    tx: &mut super::pool::Tx,
     ticket_id: i64,
     actor: i64,
     h: &HistoryEntry,
@@ -570,4 +570,10 @@ pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
 /// Every SUPPORT user (active or not) in id order: the `developers` endpoint.
 pub async fn all_developers(db: &Db) -> Result<Vec<super::users::UserRow>, sqlx::Error> {
     super::users::by_role(db, Role::Support).await
+}
+
+impl super::pool::PageRow for TicketRow {
+    fn total_count(&self) -> i64 {
+        self.total_count
+    }
 }

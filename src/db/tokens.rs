@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{on_db, on_tx, Db};
+use super::pool::{on_db, on_tx, Db};
 
 pub struct Issued<'a> {
     pub user_id: i64,

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::{on_db, on_tx, Db};
+use super::pool::{on_db, on_tx, Db};
 use crate::domain::user::Role;
 
 impl TryFrom<String> for Role {
@@ -275,7 +275,10 @@ pub async fn admins_and(db: &Db, ids: &[i64]) -> Result<Vec<UserRow>, sqlx::Erro
     let mut sql = String::from(user_select!());
     sql.push_str("WHERE p.role = 'ADMIN'");
     if !ids.is_empty() {
-        sql.push_str(&format!(" OR u.id IN ({})", super::placeholders(ids.len())));
+        sql.push_str(&format!(
+            " OR u.id IN ({})",
+            super::pool::placeholders(ids.len())
+        ));
     }
     sql.push_str(" ORDER BY u.id");
     on_db!(db, p => {
@@ -285,4 +288,10 @@ pub async fn admins_and(db: &Db, ids: &[i64]) -> Result<Vec<UserRow>, sqlx::Erro
         }
         q.fetch_all(p).await
     })
+}
+
+impl super::pool::PageRow for UserRow {
+    fn total_count(&self) -> i64 {
+        self.total_count
+    }
 }
