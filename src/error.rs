@@ -69,6 +69,12 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
     Internal(String),
+    /// 409: a workflow step kept losing the optimistic-update race.
+    #[error("the ticket kept changing under the request")]
+    TicketBusy,
+    /// 409: an admin edit lost to a concurrent change.
+    #[error("the ticket was changed by someone else meanwhile")]
+    TicketChangedMeanwhile,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -107,6 +113,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::TicketBusy | Error::TicketChangedMeanwhile => StatusCode::CONFLICT,
         }
     }
 
@@ -150,6 +157,12 @@ impl Error {
             Error::Database(_) | Error::Internal(_) => {
                 json!({"detail": "A server error occurred."})
             }
+            Error::TicketBusy => {
+                json!({"detail": "The ticket is being changed by others right now. Try again."})
+            }
+            Error::TicketChangedMeanwhile => json!({
+                "detail": "The ticket was changed by someone else at the same time. Reload it and try again."
+            }),
         }
     }
 }

@@ -2,3 +2,4 @@
 //! door it comes through (the JSON API, the admin console, WhatsApp replies, the CLI, background
 //! jobs). Service functions take typed inputs and the acting user and return typed results or
 //! typed errors; they know neither axum nor JSON.
+pub mod tickets;

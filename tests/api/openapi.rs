@@ -23,8 +23,8 @@ const ROUTER_SOURCES: [(&str, &str); 3] = [
     ("src/http/mod.rs", include_str!("../../src/http/mod.rs")),
     ("src/app.rs", include_str!("../../src/app.rs")),
     (
-        "src/http/openapi.rs",
-        include_str!("../../src/http/openapi.rs"),
+        "src/http/openapi/mod.rs",
+        include_str!("../../src/http/openapi/mod.rs"),
     ),
 ];
 
