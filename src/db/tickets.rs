@@ -626,3 +626,40 @@ pub async fn delete(db: &Db, id: i64) -> Result<bool, sqlx::Error> {
 pub async fn all_developers(db: &Db) -> Result<Vec<super::users::UserRow>, sqlx::Error> {
     super::users::by_role(db, Role::Support).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TicketOrder;
+
+    #[test]
+    fn ordering_values_name_their_order_and_nothing_else_does() {
+        let cases = [
+            ("created_at", TicketOrder::Created),
+            ("-created_at", TicketOrder::CreatedDesc),
+            ("priority", TicketOrder::Priority),
+            ("-priority", TicketOrder::PriorityDesc),
+            ("status", TicketOrder::Status),
+            ("-status", TicketOrder::StatusDesc),
+        ];
+        for (value, order) in cases {
+            assert_eq!(TicketOrder::parse(value), Some(order), "{value}");
+        }
+        for bad in [
+            "",
+            "title",
+            "-",
+            "Priority",
+            "created_at; DROP TABLE tickets",
+        ] {
+            assert_eq!(TicketOrder::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn newest_first_is_the_default_order() {
+        assert_eq!(
+            TicketOrder::CreatedDesc.sql(),
+            "t.created_at DESC, t.id DESC"
+        );
+    }
+}

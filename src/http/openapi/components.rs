@@ -247,7 +247,7 @@ pub struct RefreshResponse {
     pub refresh: String,
 }
 
-/// `{"message": str}`: a shape the ticket and user operations share.
+/// `{"message": str}`.
 #[derive(serde::Serialize, ToSchema)]
 #[schema(example = json!({"message": "Comment added successfully"}))]
 pub struct Message {

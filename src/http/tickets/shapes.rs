@@ -311,6 +311,7 @@ pub struct AttachmentUploaded {
 pub struct TicketAttachments {
     pub ticket_id: i64,
     pub ticket_title: String,
+    #[schema(value_type = i64)]
     pub attachments_count: usize,
     pub attachments: Vec<Attachment>,
 }
