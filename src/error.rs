@@ -68,10 +68,6 @@ pub enum Error {
     /// A workflow step the state machine refused.
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
-    /// Any status with a body the contract spells out. Only the ticket 409s still use it; the
-    /// tickets branch replaces them with their own variants, then this goes.
-    #[error("{0}: {1}")]
-    Custom(StatusCode, Value),
     #[error("method {0} not allowed")]
     MethodNotAllowed(Method),
     #[error("unsupported media type {0}")]
@@ -88,6 +84,12 @@ pub enum Error {
     Database(#[from] DbError),
     #[error("internal error: {0}")]
     Internal(String),
+    /// 409: a workflow step kept losing the optimistic-update race.
+    #[error("the ticket kept changing under the request")]
+    TicketBusy,
+    /// 409: an admin edit lost to a concurrent change.
+    #[error("the ticket was changed by someone else meanwhile")]
+    TicketChangedMeanwhile,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -133,13 +135,13 @@ impl Error {
             }
             Error::Workflow(e) if e.is_refusal() => StatusCode::FORBIDDEN,
             Error::Workflow(_) => StatusCode::BAD_REQUEST,
-            Error::Custom(s, _) => *s,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::TicketBusy | Error::TicketChangedMeanwhile => StatusCode::CONFLICT,
         }
     }
 
@@ -175,7 +177,7 @@ impl Error {
             Error::NotFound(model) => detail(&format!("No {model} matches the given query.")),
             Error::NoSuchRoute => detail("Not found."),
             Error::InvalidPage => detail("Invalid page."),
-            Error::Validation(v) | Error::Custom(_, v) => Shape::Fields(FieldErrors(v.clone())),
+            Error::Validation(v) => Shape::Fields(FieldErrors(v.clone())),
             Error::Workflow(e) => workflow_shape(e),
             Error::MethodNotAllowed(m) => detail(&format!(
                 "Method \"{}\" not allowed.",
@@ -190,6 +192,12 @@ impl Error {
             )),
             Error::TimedOut => detail("Request timed out."),
             Error::Database(_) | Error::Internal(_) => detail("A server error occurred."),
+            Error::TicketBusy => {
+                detail("The ticket is being changed by others right now. Try again.")
+            }
+            Error::TicketChangedMeanwhile => detail(
+                "The ticket was changed by someone else at the same time. Reload it and try again.",
+            ),
         }
     }
 }

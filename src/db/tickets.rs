@@ -189,11 +189,66 @@ pub struct ListFilter {
     pub priorities: Vec<Priority>,
     pub categories: Vec<Category>,
     pub search: Option<String>,
-    /// An ORDER BY clause built from known columns only.
-    pub order_by: Option<&'static str>,
+    /// `None`: newest first.
+    pub order_by: Option<TicketOrder>,
 }
 
-pub const DEFAULT_ORDER: &str = "t.created_at DESC, t.id DESC";
+/// The orderings `?ordering=` offers: by creation time, by priority (LOW < MEDIUM < HIGH) or by
+/// status in workflow order; priority and status put the newest first within equal values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketOrder {
+    Created,
+    CreatedDesc,
+    Priority,
+    PriorityDesc,
+    Status,
+    StatusDesc,
+}
+
+macro_rules! priority_rank {
+    () => {
+        "CASE t.priority WHEN 'LOW' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'HIGH' THEN 3 ELSE 0 END"
+    };
+}
+macro_rules! status_rank {
+    () => {
+        "CASE t.status WHEN 'NEW' THEN 1 WHEN 'OPENED' THEN 2 WHEN 'IN_PROGRESS' THEN 3 WHEN 'RESOLVED' THEN 4 \
+         WHEN 'WAITING_APPROVAL' THEN 5 WHEN 'CLOSED' THEN 6 ELSE 0 END"
+    };
+}
+
+impl TicketOrder {
+    /// The ordering a `?ordering=` value names (`-` first for descending).
+    pub fn parse(value: &str) -> Option<TicketOrder> {
+        Some(match value {
+            "created_at" => TicketOrder::Created,
+            "-created_at" => TicketOrder::CreatedDesc,
+            "priority" => TicketOrder::Priority,
+            "-priority" => TicketOrder::PriorityDesc,
+            "status" => TicketOrder::Status,
+            "-status" => TicketOrder::StatusDesc,
+            _ => return None,
+        })
+    }
+
+    /// The ORDER BY clause: known columns only, never caller text.
+    fn sql(self) -> &'static str {
+        match self {
+            TicketOrder::Created => "t.created_at ASC, t.id ASC",
+            TicketOrder::CreatedDesc => "t.created_at DESC, t.id DESC",
+            TicketOrder::Priority => {
+                concat!(priority_rank!(), " ASC, t.created_at DESC, t.id DESC")
+            }
+            TicketOrder::PriorityDesc => {
+                concat!(priority_rank!(), " DESC, t.created_at DESC, t.id DESC")
+            }
+            TicketOrder::Status => concat!(status_rank!(), " ASC, t.created_at DESC, t.id DESC"),
+            TicketOrder::StatusDesc => {
+                concat!(status_rank!(), " DESC, t.created_at DESC, t.id DESC")
+            }
+        }
+    }
+}
 
 fn list_conditions(scope: Scope, f: &ListFilter) -> (String, Vec<Arg>) {
     let mut where_ = Vec::new();
@@ -271,7 +326,7 @@ pub async fn list(
          {clause}ORDER BY {} LIMIT ${} OFFSET ${}",
         ticket_columns!(),
         assignees_column(db),
-        f.order_by.unwrap_or(DEFAULT_ORDER),
+        f.order_by.unwrap_or(TicketOrder::CreatedDesc).sql(),
         n - 1,
         n
     );
@@ -575,5 +630,42 @@ pub async fn all_developers(db: &Db) -> Result<Vec<super::users::UserRow>, sqlx:
 impl super::pool::PageRow for TicketRow {
     fn total_count(&self) -> i64 {
         self.total_count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TicketOrder;
+
+    #[test]
+    fn ordering_values_name_their_order_and_nothing_else_does() {
+        let cases = [
+            ("created_at", TicketOrder::Created),
+            ("-created_at", TicketOrder::CreatedDesc),
+            ("priority", TicketOrder::Priority),
+            ("-priority", TicketOrder::PriorityDesc),
+            ("status", TicketOrder::Status),
+            ("-status", TicketOrder::StatusDesc),
+        ];
+        for (value, order) in cases {
+            assert_eq!(TicketOrder::parse(value), Some(order), "{value}");
+        }
+        for bad in [
+            "",
+            "title",
+            "-",
+            "Priority",
+            "created_at; DROP TABLE tickets",
+        ] {
+            assert_eq!(TicketOrder::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn newest_first_is_the_default_order() {
+        assert_eq!(
+            TicketOrder::CreatedDesc.sql(),
+            "t.created_at DESC, t.id DESC"
+        );
     }
 }

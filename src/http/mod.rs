@@ -83,7 +83,8 @@ pub fn api_router(config: &crate::config::Config) -> Router<AppState> {
         .merge(openapi::routes())
 }
 
-/// The ticket viewset; the design card's short names are aliases of the DRF actions.
+/// The ticket viewset; the design card's short names are aliases of the DRF actions, each with
+/// its own documented handler.
 fn ticket_routes(max_attachment_bytes: usize) -> Router<AppState> {
     // Only uploads may exceed the general body limit; multipart framing needs a little room.
     let upload_limit = axum::extract::DefaultBodyLimit::max(max_attachment_bytes + 64 * 1024);
@@ -97,32 +98,47 @@ fn ticket_routes(max_attachment_bytes: usize) -> Router<AppState> {
                 .patch(tickets::partial_update)
                 .delete(tickets::destroy),
         )
-        .route("/api/tickets/{id}/open_ticket/", post(tickets::open_ticket))
-        .route("/api/tickets/{id}/open/", post(tickets::open_ticket))
-        .route("/api/tickets/{id}/assign/", post(tickets::assign))
-        .route("/api/tickets/{id}/start_work/", post(tickets::start_work))
-        .route("/api/tickets/{id}/start/", post(tickets::start_work))
-        .route("/api/tickets/{id}/finish_work/", post(tickets::finish_work))
-        .route("/api/tickets/{id}/finish/", post(tickets::finish_work))
-        .route("/api/tickets/{id}/approve/", post(tickets::approve))
-        .route("/api/tickets/{id}/close/", post(tickets::approve))
-        .route("/api/tickets/{id}/reject/", post(tickets::reject))
-        .route("/api/tickets/{id}/add_comment/", post(tickets::add_comment))
+        .route(
+            "/api/tickets/{id}/open_ticket/",
+            post(tickets::actions::open_ticket),
+        )
+        .route("/api/tickets/{id}/open/", post(tickets::actions::open))
+        .route("/api/tickets/{id}/assign/", post(tickets::actions::assign))
+        .route(
+            "/api/tickets/{id}/start_work/",
+            post(tickets::actions::start_work),
+        )
+        .route("/api/tickets/{id}/start/", post(tickets::actions::start))
+        .route(
+            "/api/tickets/{id}/finish_work/",
+            post(tickets::actions::finish_work),
+        )
+        .route("/api/tickets/{id}/finish/", post(tickets::actions::finish))
+        .route(
+            "/api/tickets/{id}/approve/",
+            post(tickets::actions::approve),
+        )
+        .route("/api/tickets/{id}/close/", post(tickets::actions::close))
+        .route("/api/tickets/{id}/reject/", post(tickets::actions::reject))
+        .route(
+            "/api/tickets/{id}/add_comment/",
+            post(tickets::actions::add_comment),
+        )
         .route(
             "/api/tickets/{id}/add_attachment/",
-            post(tickets::add_attachment).layer(upload_limit),
+            post(tickets::attachments::add_attachment).layer(upload_limit),
         )
         .route(
             "/api/tickets/{id}/get_attachments/",
-            get(tickets::get_attachments),
+            get(tickets::attachments::get_attachments),
         )
         .route(
             "/api/tickets/{id}/delete_attachment/{attachment_id}/",
-            delete(tickets::delete_attachment),
+            delete(tickets::attachments::delete_attachment),
         )
         .route(
             "/api/tickets/{id}/attachments/{attachment_id}/download/",
-            get(tickets::download_attachment),
+            get(tickets::attachments::download_attachment),
         )
 }
 

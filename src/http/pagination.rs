@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::{json, Value};
 
-use crate::db::{DbError, PageRow};
+use crate::db::PageRow;
 use crate::error::Error;
 use crate::state::AppState;
 
@@ -113,7 +113,7 @@ impl PageRequest {
     /// Loads one page. Each row of `fetch(offset, limit)` carries the total
     /// (`COUNT(*) OVER ()`), so a page costs one query; only `?page=last` and an empty page
     /// also need `count()`.
-    pub async fn load<T, F, Fut, C, CFut>(
+    pub async fn load<T, F, Fut, C, CFut, E, CE>(
         &self,
         fetch: F,
         count: C,
@@ -121,9 +121,10 @@ impl PageRequest {
     where
         T: PageRow,
         F: FnOnce(i64, i64) -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<T>, DbError>>,
+        Fut: std::future::Future<Output = Result<Vec<T>, E>>,
         C: FnOnce() -> CFut,
-        CFut: std::future::Future<Output = Result<i64, DbError>>,
+        CFut: std::future::Future<Output = Result<i64, CE>>,
+        Error: From<E> + From<CE>,
     {
         let requested = match self.page.as_deref() {
             None | Some("") => Some(1),

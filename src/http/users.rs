@@ -64,12 +64,6 @@ impl From<&UserRow> for UserBrief {
     }
 }
 
-/// [`UserBrief`] as a JSON value, for the ticket handlers' developers list until they answer
-/// with the struct itself.
-pub fn user_brief_json(u: &UserRow) -> Value {
-    serde_json::to_value(UserBrief::from(u)).unwrap_or(Value::Null)
-}
-
 /// The `user` object of the login response: [`UserBrief`]'s fields (with `full_name` after the
 /// names, as the original orders them) and the account's state.
 #[derive(Serialize, ToSchema)]

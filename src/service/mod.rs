@@ -5,4 +5,5 @@
 
 pub mod login;
 pub mod notifications;
+pub mod tickets;
 pub mod users;
