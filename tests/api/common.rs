@@ -23,7 +23,7 @@ pub enum Engine {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub base: String,
-    pub client: reqwest::Client,
+    pub client: crate::documented::Client,
     pub db: Db,
     pub state: AppState,
     pub engine: Engine,
@@ -129,7 +129,7 @@ impl TestApp {
         TestApp {
             addr,
             base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            client: crate::documented::Client::new(),
             db,
             state,
             engine,
@@ -264,7 +264,10 @@ impl TestApp {
     }
 
     /// Sends any request; returns the status, the headers and the raw body text.
-    pub async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, HeaderMap, String) {
+    pub async fn send(
+        &self,
+        req: crate::documented::RequestBuilder,
+    ) -> (StatusCode, HeaderMap, String) {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let headers = resp.headers().clone();

@@ -1,6 +1,7 @@
 //! The integration suite: every API test runs on SQLite and on PostgreSQL.
 
 mod common;
+mod documented;
 
 mod auth;
 mod health;

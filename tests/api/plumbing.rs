@@ -137,10 +137,7 @@ async fn page_links_keep_other_parameters_sorted_like_drf(app: TestApp) {
 
 async fn paths_without_trailing_slash_are_served_not_redirected(app: TestApp) {
     app.create_user("alice", Role::Admin).await;
-    let no_redirects = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let no_redirects = crate::documented::Client::without_redirects();
     let req = no_redirects
         .post(app.url("/api/auth/login"))
         .json(&json!({"username": "alice", "password": password_of("alice")}));
