@@ -22,6 +22,11 @@ use super::shapes::{Detail, DetailOrError, ErrorBody, FieldErrors, NotAuthentica
 pub struct Unauthorized(#[to_schema] pub NotAuthenticated);
 
 #[derive(ToResponse)]
+#[response(description = "The body does not parse.",
+           examples(("parse_error" = (value = json!({"detail": "JSON parse error - expected value at line 1 column 1"})))))]
+pub struct MalformedBody(pub Detail);
+
+#[derive(ToResponse)]
 #[response(description = "The body exceeds `MAX_BODY_BYTES` (uploads: `MAX_ATTACHMENT_BYTES`).",
            examples(("too_large" = (value = json!({"detail": "Request body is too large."})))))]
 pub struct PayloadTooLarge(pub Detail);

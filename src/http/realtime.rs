@@ -52,6 +52,8 @@ fn connected(user: &AuthUser) -> Value {
     params(("token" = Option<String>, Query, description = "Access token (or send it as a subprotocol)")),
     responses(
         (status = 101, description = "Switching protocols to a WebSocket"),
+        (status = 400, description = "Not a WebSocket upgrade request (the framework's plain-text answer)",
+         content_type = "text/plain", body = String),
     ))]
 // `GET /ws/notifications/?token=<access>` (or the token as a subprotocol): closing with 4001 is
 // what the original did.

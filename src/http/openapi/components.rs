@@ -76,10 +76,10 @@ pub struct Message {
 // Reusable responses (`components.responses`), defined beside the errors they document.
 
 pub use crate::error::responses::{
-    AttachmentNotFound, CannotApprove, CannotStart, InvalidFilter, InvalidPage, NotAdmin,
-    NotAssignedToFinish, NotAssignedToStart, NotNew, NotificationNotFound, PayloadTooLarge,
-    RequestTimeout, ServerError, TicketEditConflict, TicketKeptChanging, TicketNotFound,
-    TicketNotVisible, Unauthorized, UnsupportedMediaType, UserNotFound,
+    AttachmentNotFound, CannotApprove, CannotStart, InvalidFilter, InvalidPage, MalformedBody,
+    NotAdmin, NotAssignedToFinish, NotAssignedToStart, NotNew, NotificationNotFound,
+    PayloadTooLarge, RequestTimeout, ServerError, TicketEditConflict, TicketKeptChanging,
+    TicketNotFound, TicketNotVisible, Unauthorized, UnsupportedMediaType, UserNotFound,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 
 pub mod components;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
 
 use axum::extract::Path;
@@ -18,7 +19,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use utoipa::openapi::schema::Ref;
+use utoipa::openapi::schema::{AnyOfBuilder, Ref, Schema};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{RefOr, Response as OaResponse};
 use utoipa::{Modify, OpenApi, ToResponse};
@@ -210,7 +211,7 @@ route is `405` (after authentication).";
             NotAwaitingApproval, DetailOrError,
         ),
         responses(
-            Unauthorized, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
+            Unauthorized, MalformedBody, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
             NotAdmin, InvalidPage, InvalidFilter,
             TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound,
             UserNotFound, NotificationNotFound,
@@ -237,6 +238,28 @@ pub struct ApiDoc;
 struct Common;
 
 const BEARER: &str = "bearerAuth";
+
+/// A body that does not parse is a 400 `{"detail": "JSON parse error - ..."}` on every operation
+/// that reads one: its 400 gets that answer beside the ones the operation lists itself.
+fn admit_malformed_body(responses: &mut BTreeMap<String, RefOr<OaResponse>>) {
+    let detail = || RefOr::Ref(Ref::from_schema_name("Detail"));
+    let Some(RefOr::T(bad_request)) = responses.get_mut("400") else {
+        responses
+            .entry("400".into())
+            .or_insert_with(response_ref::<MalformedBody>);
+        return;
+    };
+    for content in bad_request.content.values_mut() {
+        let RefOr::T(content) = content else { continue };
+        if let Some(schema) = content.schema.as_mut() {
+            if *schema != detail() {
+                let listed = std::mem::replace(schema, detail());
+                *schema =
+                    Schema::AnyOf(AnyOfBuilder::new().item(listed).item(detail()).build()).into();
+            }
+        }
+    }
+}
 
 /// A `$ref` to a reusable response.
 fn response_ref<'r, R: ToResponse<'r>>() -> RefOr<OaResponse> {
@@ -285,6 +308,7 @@ impl Modify for Common {
                     responses
                         .entry("415".into())
                         .or_insert_with(response_ref::<UnsupportedMediaType>);
+                    admit_malformed_body(responses);
                 }
                 responses
                     .entry("408".into())
