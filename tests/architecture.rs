@@ -365,3 +365,91 @@ fn the_checker_sees_use_trees_inline_paths_and_child_modules() {
         .collect();
     assert_eq!(found, expected);
 }
+
+/// Every library source file's path under `src/` and its code without comments and tests.
+fn code_files() -> Vec<(PathBuf, String)> {
+    let dir = src_dir();
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("read source");
+            let rel = p.strip_prefix(&dir).expect("under src").to_path_buf();
+            (rel, code_of(&text))
+        })
+        .collect()
+}
+
+#[test]
+fn sql_and_the_driver_stay_in_db() {
+    let mut outside = Vec::new();
+    for (path, code) in code_files() {
+        if path.starts_with("db") {
+            continue;
+        }
+        for needle in [
+            "sqlx::",
+            "use sqlx",
+            "SELECT ",
+            "INSERT INTO",
+            "DELETE FROM",
+        ] {
+            if code.contains(needle) {
+                outside.push(format!("{} names {needle:?}", path.display()));
+            }
+        }
+    }
+    assert!(
+        outside.is_empty(),
+        "outside src/db/:\n{}",
+        outside.join("\n")
+    );
+}
+
+#[test]
+fn no_source_file_is_over_800_lines() {
+    let dir = src_dir();
+    let mut files = Vec::new();
+    rust_files(&dir, &mut files);
+    let big: Vec<String> = files
+        .iter()
+        .filter_map(|p| {
+            let n = std::fs::read_to_string(p)
+                .expect("read source")
+                .lines()
+                .count();
+            (n > 800).then(|| format!("{} ({n} lines)", p.display()))
+        })
+        .collect();
+    assert!(big.is_empty(), "files over 800 lines:\n{}", big.join("\n"));
+}
+
+/// Handlers parse, authorize, call the service and shape the answer: that fits in 40 lines.
+#[test]
+fn every_handler_is_at_most_40_lines() {
+    let mut long = Vec::new();
+    for (path, code) in code_files() {
+        // Middleware wraps every route; it is not a handler of one.
+        if !path.starts_with("http") || path.ends_with("middleware.rs") {
+            continue;
+        }
+        let lines: Vec<&str> = code.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let end = lines[i..].iter().position(|l| *l == "}").unwrap_or(0);
+            if end + 1 > 40 {
+                let name: String = rest.chars().take_while(|c| is_ident_char(*c)).collect();
+                long.push(format!("{}: {name} ({} lines)", path.display(), end + 1));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "handlers over 40 lines:\n{}",
+        long.join("\n")
+    );
+}
