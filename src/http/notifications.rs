@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
-use serde_json::Value;
+
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::notifications::{self as store, Filter, NotificationRow};
+use crate::db::notifications::{Filter, NotificationRow};
 use crate::domain::datetime::format_dt;
 use crate::domain::ticket::display_name;
 use crate::error::{Error, Result};
@@ -316,23 +316,19 @@ fn one(user: &AuthUser, page: &PageRequest, raw: &str) -> Result<Filter> {
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-async fn respond_list(state: &AppState, page: &PageRequest, f: &Filter) -> Result<Json<Value>> {
-    let db = &state.db;
-    let (count, w, rows) = page
+async fn respond_list(
+    state: &AppState,
+    page: &PageRequest,
+    f: &Filter,
+) -> Result<Json<Paginated<Notification>>> {
+    let listed = page
         .load(
-            |offset, limit| store::list(db, f, offset, limit),
-            || store::count(db, f),
+            |offset, limit| service::page(state, f, offset, limit),
+            || service::count(state, f),
+            |n: &NotificationRow| Notification::from(n),
         )
         .await?;
-    let results: Result<Vec<Value>, _> = rows
-        .iter()
-        .map(|n| serde_json::to_value(Notification::from(n)))
-        .collect();
-    Ok(Json(page.respond(
-        count,
-        w,
-        results.map_err(Error::internal)?,
-    )))
+    Ok(Json(listed))
 }
 
 /// Your in-app notifications, newest first; with `notification_type`, the delivery log
@@ -349,7 +345,7 @@ pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
+) -> Result<Json<Paginated<Notification>>> {
     let f = filter(&user, &page)?;
     respond_list(&state, &page, &f).await
 }
@@ -367,11 +363,11 @@ pub async fn unread(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
+) -> Result<Json<Paginated<Notification>>> {
     let mut f = filter(&user, &page)?;
     // The list's filters plus unread, so `?is_read=true` makes it empty, as in the original.
     f.is_read = match f.is_read {
-        Some(true) => return Ok(Json(page.respond(0, page.window(0)?, Vec::new()))),
+        Some(true) => return Ok(Json(page.paginate(0, page.window(0)?, Vec::new()))),
         _ => Some(false),
     };
     respond_list(&state, &page, &f).await

@@ -3,7 +3,6 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde_json::{json, Value};
 
 use crate::db::PageRow;
 use crate::error::Error;
@@ -110,10 +109,29 @@ impl PageRequest {
         })
     }
 
-    /// Loads one page. Each row of `fetch(offset, limit)` carries the total
-    /// (`COUNT(*) OVER ()`), so a page costs one query; only `?page=last` and an empty page
-    /// also need `count()`.
-    pub async fn load<T, F, Fut, C, CFut, E, CE>(
+    /// Loads one page and shapes its rows for the answer. Each row of `fetch(offset, limit)`
+    /// carries the total (`COUNT(*) OVER ()`), so a page costs one query; only `?page=last` and
+    /// an empty page also need `count()`.
+    pub async fn load<T, Item, F, Fut, C, CFut, E, CE>(
+        &self,
+        fetch: F,
+        count: C,
+        shape: impl Fn(&T) -> Item,
+    ) -> Result<Paginated<Item>, Error>
+    where
+        T: PageRow,
+        F: FnOnce(i64, i64) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, E>>,
+        C: FnOnce() -> CFut,
+        CFut: std::future::Future<Output = Result<i64, CE>>,
+        Error: From<E> + From<CE>,
+    {
+        let (total, w, rows) = self.rows(fetch, count).await?;
+        Ok(self.paginate(total, w, rows.iter().map(shape).collect()))
+    }
+
+    /// The rows of the requested page, the total and the page's window.
+    async fn rows<T, F, Fut, C, CFut, E, CE>(
         &self,
         fetch: F,
         count: C,
@@ -193,12 +211,6 @@ impl PageRequest {
         }
     }
 
-    /// `paginate` as a JSON value, for handlers that still build their items with `json!`.
-    pub fn respond(&self, count: i64, w: Window, results: Vec<Value>) -> Value {
-        let page = self.paginate(count, w, results);
-        json!({"count": page.count, "next": page.next, "previous": page.previous, "results": page.results})
-    }
-
     /// A query parameter's last value.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
@@ -234,15 +246,21 @@ mod tests {
     fn links_keep_other_params_and_drop_page_for_page_one() {
         let r = req(&[("page", "2"), ("foo", "bar")]);
         let w = r.window(45).unwrap();
-        let body = r.respond(45, w, vec![]);
-        assert_eq!(body["next"], "http://h/api/tickets/?foo=bar&page=3");
-        assert_eq!(body["previous"], "http://h/api/tickets/?foo=bar");
+        let body = r.paginate(45, w, Vec::<()>::new());
+        assert_eq!(
+            body.next.as_deref(),
+            Some("http://h/api/tickets/?foo=bar&page=3")
+        );
+        assert_eq!(
+            body.previous.as_deref(),
+            Some("http://h/api/tickets/?foo=bar")
+        );
     }
 
     #[test]
     fn links_group_repeated_keys_and_sort_by_key() {
         let r = req(&[("z", "1"), ("a", "x y"), ("z", "2"), ("page", "2")]);
-        let body = r.paginate(45, r.window(45).unwrap(), Vec::<Value>::new());
+        let body = r.paginate(45, r.window(45).unwrap(), Vec::<()>::new());
         let body = serde_json::to_value(&body).unwrap();
         assert_eq!(body["next"], "http://h/api/tickets/?a=x+y&page=3&z=1&z=2");
         assert_eq!(body["previous"], "http://h/api/tickets/?a=x+y&z=1&z=2");

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::{self, users::UserRow};
+use crate::db::users::UserRow;
 use crate::domain::datetime::format_dt;
 use crate::error::{Error, Result};
 use crate::http::body::{Body, Field, Fields, Str};
@@ -81,24 +81,16 @@ pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
-    let only = service::profile_scope(&user);
-    let db = &state.db;
-    let (count, w, rows) = page
+) -> Result<Json<Paginated<Profile>>> {
+    let (st, u) = (&state, &user);
+    let listed = page
         .load(
-            |offset, limit| db::users::list_profiles(db, only, offset, limit),
-            || db::users::count_profiles(db, only),
+            |offset, limit| service::profiles_page(st, u, offset, limit),
+            || service::profiles_count(st, u),
+            |u: &UserRow| Profile::from(u),
         )
         .await?;
-    let results: Result<Vec<Value>, _> = rows
-        .iter()
-        .map(|u| serde_json::to_value(Profile::from(u)))
-        .collect();
-    Ok(Json(page.respond(
-        count,
-        w,
-        results.map_err(Error::internal)?,
-    )))
+    Ok(Json(listed))
 }
 
 /// One profile (by profile id), within the same scope.

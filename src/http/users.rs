@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
-use crate::db::{self, users::UserRow};
+use crate::db::users::UserRow;
 use crate::domain::datetime::format_dt;
 use crate::domain::phone::WhatsAppNumber;
 use crate::domain::ticket::display_name;
@@ -357,21 +357,16 @@ pub async fn list(
     State(state): State<AppState>,
     _: Admin,
     page: PageRequest,
-) -> Result<Json<Value>> {
-    let db = &state.db;
-    let (count, w, rows) = page
+) -> Result<Json<Paginated<UserList>>> {
+    let st = &state;
+    let listed = page
         .load(
-            |offset, limit| db::users::list(db, offset, limit),
-            || db::users::count(db),
+            |offset, limit| service::page(st, offset, limit),
+            || service::count(st),
+            |u: &UserRow| UserList::from(u),
         )
         .await?;
-    let results: Result<Vec<Value>> = rows.iter().map(|u| to_value(UserList::from(u))).collect();
-    Ok(Json(page.respond(count, w, results?)))
-}
-
-/// A page item as `PageRequest::respond` takes it today.
-fn to_value(shape: impl Serialize) -> Result<Value> {
-    serde_json::to_value(shape).map_err(Error::internal)
+    Ok(Json(listed))
 }
 
 /// One user (ADMIN).

@@ -32,6 +32,21 @@ pub struct Stats {
     pub whatsapp_delivery: Vec<(String, i64)>,
 }
 
+/// One page of the rows `filter` selects (its scope is the caller's, set by the door).
+pub async fn page(
+    state: &AppState,
+    filter: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>> {
+    Ok(store::list(&state.db, filter, offset, limit).await?)
+}
+
+/// How many rows `filter` selects.
+pub async fn count(state: &AppState, filter: &Filter) -> Result<i64> {
+    Ok(store::count(&state.db, filter).await?)
+}
+
 /// The one row of `filter` (which names an id), or "No NotificationLog matches the given query.".
 pub async fn retrieve(state: &AppState, filter: &Filter) -> Result<NotificationRow> {
     store::get(&state.db, filter)

@@ -63,6 +63,16 @@ pub async fn retrieve(state: &AppState, id: i64) -> Result<UserRow> {
         .ok_or(Error::NotFound("User"))
 }
 
+/// One page of users (the caller is an admin), with the listing's total on each row.
+pub async fn page(state: &AppState, offset: i64, limit: i64) -> Result<Vec<UserRow>> {
+    Ok(db::users::list(&state.db, offset, limit).await?)
+}
+
+/// How many users there are.
+pub async fn count(state: &AppState) -> Result<i64> {
+    Ok(db::users::count(&state.db).await?)
+}
+
 /// Every user with one role, by id.
 pub async fn by_role(state: &AppState, role: Role) -> Result<Vec<UserRow>> {
     Ok(db::users::by_role(&state.db, role).await?)
@@ -184,6 +194,21 @@ pub async fn set_active(
 /// The profiles a user may see: every one for admins (`None`), else only their own.
 pub fn profile_scope(user: &AuthUser) -> Option<i64> {
     (!user.is_admin()).then_some(user.id)
+}
+
+/// One page of the profiles `user` may see.
+pub async fn profiles_page(
+    state: &AppState,
+    user: &AuthUser,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<UserRow>> {
+    Ok(db::users::list_profiles(&state.db, profile_scope(user), offset, limit).await?)
+}
+
+/// How many profiles `user` may see.
+pub async fn profiles_count(state: &AppState, user: &AuthUser) -> Result<i64> {
+    Ok(db::users::count_profiles(&state.db, profile_scope(user)).await?)
 }
 
 /// One profile by profile id, within the caller's scope.

@@ -11,7 +11,6 @@ pub mod shapes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use serde_json::Value;
 
 use crate::auth::AuthUser;
 use crate::db::tickets::TicketRow;
@@ -62,21 +61,17 @@ pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
     page: PageRequest,
-) -> Result<Json<Value>> {
+) -> Result<Json<Paginated<TicketList>>> {
     let filter = list_filter(&page)?;
     let (st, u, f) = (&state, &user, &filter);
-    let (count, w, rows) = page
+    let listed = page
         .load(
             |offset, limit| tickets::list(st, u, f, offset, limit),
             || tickets::count(st, u, f),
+            TicketList::of,
         )
         .await?;
-    let results = rows
-        .iter()
-        .map(|t| serde_json::to_value(TicketList::of(t)))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(Error::internal)?;
-    Ok(Json(page.respond(count, w, results)))
+    Ok(Json(listed))
 }
 
 /// Create a ticket (CLIENT or ADMIN). Notifies the admins.
