@@ -1,14 +1,15 @@
-//! The components the document shares between operations: date-time formats, error bodies,
-//! pages, reusable responses and path and query parameters (and, until they move beside their
-//! handlers, the ticket shapes). A module of its own below the handlers, so that a handler's
-//! `#[utoipa::path]` can name them while the document's assembly names the handlers.
-
-#![allow(dead_code)]
+//! The components the document shares between operations: date-time formats, the error bodies
+//! and reusable responses (defined in `crate::error`), pages, and path and query parameters. A
+//! module of its own below the handlers, so that a handler's `#[utoipa::path]` can name them
+//! while the document's assembly names the handlers.
 
 use utoipa::{IntoParams, ToSchema};
 
 // =============================================================================================
 // Schemas: the JSON shapes (contract §4, §1.3 and the port's additions)
+//
+// The date-time newtypes below exist only to name a documented string format: response structs
+// hold the formatted `String` and point at them with `#[schema(value_type = ...)]`.
 
 /// A serializer date-time: `YYYY-MM-DD HH:MM:SS`, UTC, no zone, microseconds dropped
 /// (contract §1.7 `dt`).
@@ -17,18 +18,21 @@ use utoipa::{IntoParams, ToSchema};
     example = "2025-12-25 14:37:35",
     pattern = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 )]
+#[allow(dead_code)]
 pub struct DateTime(String);
 
 /// An ISO 8601 date-time with `Z`, six fractional digits only when non-zero (contract §1.7
 /// `dtiso`): used by the ticket-create and `start_work` responses.
 #[derive(ToSchema)]
 #[schema(example = "2026-11-25T03:13:54.432327Z")]
+#[allow(dead_code)]
 pub struct IsoDateTime(String);
 
 /// A date-time input: ISO 8601 (`T` or a space; optional seconds, fraction and `Z`/`±HH:MM`);
 /// without a zone it is UTC.
 #[derive(ToSchema)]
 #[schema(example = "2030-01-01T12:00:00Z")]
+#[allow(dead_code)]
 pub struct DateTimeInput(String);
 
 #[derive(ToSchema)]

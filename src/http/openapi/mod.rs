@@ -7,8 +7,6 @@
 //! are in `components`). `tests/api/openapi.rs` checks that every route of the router is
 //! described and that the document is valid OpenAPI 3.1.
 
-#![allow(dead_code)]
-
 pub mod components;
 
 use std::collections::BTreeMap;

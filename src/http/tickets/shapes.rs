@@ -4,8 +4,6 @@
 //! parameters. Date-times are the serializer's strings (`format_dt`, or `format_dtiso` where the
 //! original hand-built the answer), documented as the `DateTime` / `IsoDateTime` components.
 
-#![allow(dead_code)]
-
 use base64::Engine;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
