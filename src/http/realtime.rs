@@ -60,7 +60,10 @@ fn connected(user: &AuthUser) -> Value {
 
 /// The original's WebSocket: `connection_established`, `ping`/`pong`, and one push per new
 /// in-app row. The token comes as `?token=` or as a subprotocol next to `bearer`; a bad,
-/// missing or inactive user's token is closed with code 4001.
+/// missing or inactive user's token is closed with code 4001. Later the session closes with
+/// 4001 and a reason when the token expires or the user's access ends (deactivation, deletion,
+/// password change), with 4008 when the user opens too many sessions, and with 1009 on a
+/// message over 64 KiB.
 #[utoipa::path(get, path = "/ws/notifications/", tag = "notifications", operation_id = "notifications_websocket",
     params(("token" = Option<String>, Query, description = "Access token (or send it as a subprotocol)")),
     responses(

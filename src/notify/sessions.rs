@@ -114,7 +114,7 @@ impl Sessions {
             user_id,
             id,
             ended,
-            expires: tokio::time::Instant::now() + until(token_expires_at),
+            expires: deadline(token_expires_at),
         }
     }
 
@@ -157,11 +157,15 @@ impl Sessions {
     }
 }
 
-/// How long until the Unix second `at` (SimpleJWT: a token is expired from its `exp` on).
-fn until(at: i64) -> Duration {
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let ms = at.saturating_mul(1000).saturating_sub(now_ms);
-    Duration::from_millis(ms.max(0) as u64)
+/// The instant of the Unix second `at` (SimpleJWT: a token is expired from its `exp` on); an
+/// `exp` beyond what the clock can hold is a deadline a century away.
+fn deadline(at: i64) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let ms = at
+        .saturating_mul(1000)
+        .saturating_sub(chrono::Utc::now().timestamp_millis());
+    now.checked_add(Duration::from_millis(ms.max(0) as u64))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
 }
 
 /// One registered session; dropping it unregisters the session.
@@ -238,6 +242,14 @@ mod tests {
         assert_eq!(s.count(7), 1);
         let still_open = tokio::time::timeout(Duration::from_millis(20), new.ended()).await;
         assert!(still_open.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_token_with_a_huge_expiry_keeps_its_session_open() {
+        let s = Sessions::new(5);
+        let mut r = s.register(7, 0, i64::MAX);
+        let open = tokio::time::timeout(Duration::from_millis(20), r.ended()).await;
+        assert!(open.is_err());
     }
 
     #[tokio::test]
