@@ -29,6 +29,8 @@ pub struct AppState {
     pub push: Hub,
     pub auth_cache: Arc<AuthCache>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Cancelled when the server shuts down: open event streams and WebSockets end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
                 config.login_lockout,
             )),
             config: Arc::new(config),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

@@ -110,6 +110,11 @@ async fn session(mut socket: WebSocket, user: AuthUser, state: AppState) {
     tracing::info!(user_id = user.id, "websocket connected");
     loop {
         tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                let frame = CloseFrame { code: 1001, reason: "Server shutting down".into() };
+                let _ = socket.send(Message::Close(Some(frame))).await;
+                break;
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let Ok(msg) = serde_json::from_str::<Value>(&text) else { continue };
@@ -192,8 +197,10 @@ fn pushes(
             }
         }
     });
-    Box::pin(futures::StreamExt::chain(
-        futures::stream::once(async move { Ok(first) }),
-        events,
+    let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), events);
+    // The stream ends when the server shuts down.
+    Box::pin(futures::StreamExt::take_until(
+        stream,
+        state.shutdown.clone().cancelled_owned(),
     ))
 }
