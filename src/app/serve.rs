@@ -1,7 +1,8 @@
 //! The accept loop: hyper-util's server (HTTP/1 and HTTP/2 on one port, with upgrades) with a
-//! timer, so a request's headers must arrive within `HEADER_READ_TIMEOUT`, a connection silent
-//! for `KEEP_ALIVE_TIMEOUT` is closed, HTTP/2 peers are pinged, and at most `MAX_CONNECTIONS`
-//! are open at once (further ones wait in the listen queue; open ones keep being served).
+//! timer, so a request's headers must arrive within `HEADER_READ_TIMEOUT`, a connection with no
+//! request for `KEEP_ALIVE_TIMEOUT` is closed, HTTP/2 peers are pinged, and at most
+//! `MAX_CONNECTIONS` are open at once (further ones wait in the listen queue; open ones keep
+//! being served).
 //!
 //! On `stop`, the listener closes, every connection is asked to finish (HTTP/1 closes after the
 //! response in flight, HTTP/2 sends GOAWAY), and whatever is still open when `grace` has passed
@@ -9,7 +10,7 @@
 
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -121,9 +122,10 @@ fn builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// One connection, until it closes, goes idle for `keep_alive`, or `stop` asks it to finish. A
-/// socket that never sends a byte is closed after `header_read` (hyper's own header timeout
-/// starts only once the first bytes told HTTP/1 from HTTP/2).
+/// One connection, until it closes, goes idle for `keep_alive` (no request in flight and none
+/// for that long; HTTP/2 PINGs do not count), or `stop` asks it to finish. A socket that never
+/// sends a byte is closed after `header_read` (hyper's own header timeout starts only once the
+/// first bytes told HTTP/1 from HTTP/2).
 async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
     stream: TcpStream,
@@ -134,20 +136,35 @@ async fn connection(
     stop: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
-    let started = Instant::now();
-    let last_activity = Arc::new(AtomicU64::new(0));
+    let activity = Arc::new(Activity {
+        started: Instant::now(),
+        in_flight: AtomicUsize::new(0),
+        last_done: AtomicU64::new(0),
+        read_any: AtomicBool::new(false),
+    });
     // The permit lives with the socket: an upgraded WebSocket keeps holding it.
     let io = TokioIo::new(Tracked {
         inner: stream,
-        started,
-        last_activity: last_activity.clone(),
+        activity: activity.clone(),
         _permit: permit,
     });
-    // The peer address keys login throttling (`ConnectInfo`, as axum's own server gives it).
-    let service = tower::ServiceExt::map_request(app, move |req: Request<Incoming>| {
+    let requests = activity.clone();
+    let service = tower::service_fn(move |req: Request<Incoming>| {
+        let in_flight = InFlight::start(requests.clone());
         let mut req = req.map(axum::body::Body::new);
+        // The peer address keys login throttling (`ConnectInfo`, as axum's own server gives it).
         req.extensions_mut().insert(ConnectInfo(peer));
-        req
+        let answer = tower::ServiceExt::oneshot(app.clone(), req);
+        async move {
+            let resp = answer.await?;
+            // In flight until hyper has sent (and dropped) the whole body.
+            Ok::<_, std::convert::Infallible>(resp.map(|body| {
+                axum::body::Body::new(Guarded {
+                    body,
+                    _in_flight: in_flight,
+                })
+            }))
+        }
     });
     let conn = builder.serve_connection_with_upgrades(io, TowerToHyperService::new(service));
     tokio::pin!(conn);
@@ -167,13 +184,8 @@ async fn connection(
                 finishing = true;
             }
             _ = idle_check.tick(), if !finishing => {
-                let (last, limit) = match last_activity.load(Ordering::Relaxed) {
-                    0 => (Duration::ZERO, header_read),
-                    ms => (Duration::from_millis(ms - 1), keep_alive),
-                };
-                if started.elapsed().saturating_sub(last) >= limit {
-                    // Closes an idle HTTP/1 connection at once; after the response in flight
-                    // otherwise. HTTP/2 sends GOAWAY.
+                if activity.idle_too_long(header_read, keep_alive) {
+                    // Closes an idle HTTP/1 connection; HTTP/2 sends GOAWAY.
                     conn.as_mut().graceful_shutdown();
                     finishing = true;
                 }
@@ -182,20 +194,80 @@ async fn connection(
     }
 }
 
-/// The socket, noting when a byte last went either way, and holding its connection permit.
-struct Tracked {
-    inner: TcpStream,
+/// What a connection has done, for the idle check.
+struct Activity {
     started: Instant,
-    /// Milliseconds after `started`, plus one (0: nothing yet).
-    last_activity: Arc<AtomicU64>,
-    _permit: OwnedSemaphorePermit,
+    /// Requests whose response has not been sent whole yet.
+    in_flight: AtomicUsize,
+    /// When the last response was sent, in milliseconds after `started`, plus one (0: none).
+    last_done: AtomicU64,
+    /// Whether the peer has sent a byte.
+    read_any: AtomicBool,
 }
 
-impl Tracked {
-    fn touch(&self) {
-        let ms = self.started.elapsed().as_millis() as u64 + 1;
-        self.last_activity.store(ms, Ordering::Relaxed);
+impl Activity {
+    fn idle_too_long(&self, header_read: Duration, keep_alive: Duration) -> bool {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return false;
+        }
+        let now = self.started.elapsed();
+        match self.last_done.load(Ordering::Acquire) {
+            0 if !self.read_any.load(Ordering::Relaxed) => now >= header_read,
+            0 => now >= keep_alive,
+            ms => now.saturating_sub(Duration::from_millis(ms - 1)) >= keep_alive,
+        }
     }
+}
+
+/// One request in flight, from the call of the service until its response body is dropped.
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn start(activity: Arc<Activity>) -> InFlight {
+        activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let ms = self.0.started.elapsed().as_millis() as u64 + 1;
+        self.0.last_done.store(ms, Ordering::Release);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that keeps its request counted as in flight while it lives.
+struct Guarded {
+    body: axum::body::Body,
+    _in_flight: InFlight,
+}
+
+impl hyper::body::Body for Guarded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The socket, noting whether a byte ever arrived, and holding its connection permit.
+struct Tracked {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+    _permit: OwnedSemaphorePermit,
 }
 
 impl AsyncRead for Tracked {
@@ -208,7 +280,7 @@ impl AsyncRead for Tracked {
         let before = buf.filled().len();
         let polled = Pin::new(&mut me.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            me.touch();
+            me.activity.read_any.store(true, Ordering::Relaxed);
         }
         polled
     }
@@ -220,12 +292,7 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let me = self.get_mut();
-        let polled = Pin::new(&mut me.inner).poll_write(cx, data);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            me.touch();
-        }
-        polled
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
     }
 
     fn poll_write_vectored(
@@ -233,12 +300,7 @@ impl AsyncWrite for Tracked {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let me = self.get_mut();
-        let polled = Pin::new(&mut me.inner).poll_write_vectored(cx, bufs);
-        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            me.touch();
-        }
-        polled
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {

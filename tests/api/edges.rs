@@ -15,6 +15,8 @@ use crate::common::TestApp;
 use crate::on_both_databases;
 
 on_both_databases!(
+    http2_and_http1_are_served_on_one_port,
+    shutdown_closes_websockets_with_1001_and_ends_event_streams,
     every_response_carries_the_security_headers,
     a_request_for_a_host_not_allowed_is_400_and_the_probes_are_exempt,
     metrics_are_not_on_the_api_port_by_default,
@@ -368,4 +370,60 @@ async fn metrics_on_the_api_port_need_the_token(app: TestApp) {
     // The documented client checked those answers; the call helper works as well.
     let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+async fn http2_and_http1_are_served_on_one_port(app: TestApp) {
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let resp = h2.get(app.url("/api/tickets/")).send().await.unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_2);
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .unwrap()
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.version(), reqwest::Version::HTTP_11);
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
+async fn shutdown_closes_websockets_with_1001_and_ends_event_streams(app: TestApp) {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let (_, token) = app.user_token("watcher", Role::Client).await;
+    let url = format!("ws://{}/ws/notifications/?token={token}", app.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let mut events = app
+        .client
+        .get(app.url("/api/notifications/stream/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert!(events.chunk().await.unwrap().is_some());
+
+    app.state.shutdown.cancel();
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(u16::from(frame.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the WebSocket stayed open after shutdown");
+    assert_eq!(close, Some(1001));
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = events.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream stayed open after shutdown");
 }
