@@ -80,7 +80,7 @@ pub struct ConnectionLimits {
     /// A request's headers must arrive within this; on HTTP/1 the clock also runs while a
     /// keep-alive connection waits for its next request.
     pub header_read_timeout: Duration,
-    /// A connection with no byte read or written for this long is closed (between requests).
+    /// A connection with no request in flight and none for this long is closed.
     pub keep_alive_timeout: Duration,
     /// HTTP/2: a PING after this much silence; no answer within as long closes the connection.
     pub http2_keep_alive_interval: Duration,
