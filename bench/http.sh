@@ -28,7 +28,7 @@ run_engine() {
     url="${PG_ADMIN%/*}/$name"
   fi
   export DATABASE_URL=$url SECRET_KEY=bench-secret-key-0123456789 PORT=$port RUST_LOG=warn \
-         NOTIFY_WORKER=false DATABASE_MAX_CONNECTIONS=${BENCH_POOL:-16}
+         NOTIFY_WORKER=false DATABASE_MAX_CONNECTIONS=${BENCH_POOL:-16} METRICS_ADDR=off
   echo "bench-password" | $BIN create-user --username admin --role ADMIN --password-stdin >/dev/null
   echo "bench-password" | $BIN create-user --username client --role CLIENT --password-stdin >/dev/null
   $BIN serve & SERVER=$!

@@ -545,6 +545,8 @@ impl Bench {
             .env("NOTIFY_MAX_CONCURRENCY", env.concurrency.to_string())
             .env("NOTIFY_POLL_INTERVAL", "1s")
             .env("SHUTDOWN_GRACE", "5s")
+            // Several replicas run at once: none binds the default private metrics port.
+            .env("METRICS_ADDR", "off")
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(file2)

@@ -1,11 +1,14 @@
 //! Builds the application (state, router, layers) and serves it with graceful shutdown.
 
+mod serve;
+
 use std::time::Duration;
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::config::Config;
 use crate::notify::worker::Worker;
@@ -15,8 +18,11 @@ fn cors_layer(config: &Config) -> Option<CorsLayer> {
     if config.cors_allowed_origins.is_empty() {
         return None;
     }
-    let origins = if config.cors_allowed_origins.iter().any(|o| o == "*") {
-        AllowOrigin::mirror_request()
+    // `*` is any origin without credentials (the API's tokens are bearer headers, which need
+    // none); only a list of origins may send cookies and read credentialed answers.
+    let any = config.cors_allowed_origins.iter().any(|o| o == "*");
+    let origins = if any {
+        AllowOrigin::any()
     } else {
         let list: Vec<HeaderValue> = config
             .cors_allowed_origins
@@ -28,7 +34,7 @@ fn cors_layer(config: &Config) -> Option<CorsLayer> {
     Some(
         CorsLayer::new()
             .allow_origin(origins)
-            .allow_credentials(true)
+            .allow_credentials(!any)
             .allow_methods([
                 Method::DELETE,
                 Method::GET,
@@ -48,12 +54,48 @@ fn cors_layer(config: &Config) -> Option<CorsLayer> {
     )
 }
 
+/// Headers on every response: no MIME sniffing, no framing, the referrer kept to this origin,
+/// a content policy that allows nothing (the docs page sets its own), and HSTS when the public
+/// address is https. A handler's own value wins.
+fn security_headers(router: Router, config: &Config) -> Router {
+    let header =
+        |name, value| SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value));
+    let router = router
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::REFERRER_POLICY, "same-origin"))
+        .layer(header(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'",
+        ));
+    let https = config
+        .public_base_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    if https {
+        router.layer(header(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        ))
+    } else {
+        router
+    }
+}
+
 /// The router with every layer, ready to serve.
 pub fn build_router(state: AppState) -> Router {
     let config = state.config.clone();
     let mut routes = crate::http::api_router(&config);
-    if config.metrics_addr.is_none() {
-        routes = routes.route("/metrics", axum::routing::get(crate::http::health::metrics));
+    if config.metrics_token.is_some() {
+        routes = routes.route(
+            "/metrics",
+            axum::routing::get(crate::http::health::metrics).layer(
+                axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    crate::http::health::metrics_token,
+                ),
+            ),
+        );
     }
     let mut router = routes
         .fallback(crate::http::not_found)
@@ -63,11 +105,15 @@ pub fn build_router(state: AppState) -> Router {
             state.clone(),
             crate::http::middleware::observe,
         ))
-        .with_state(state);
+        .with_state(state.clone());
     if let Some(cors) = cors_layer(&config) {
         router = router.layer(cors);
     }
-    router
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state,
+        crate::http::hosts::check_host,
+    ));
+    security_headers(router, &config)
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             crate::http::middleware::panic_response,
@@ -84,15 +130,22 @@ fn metrics_router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves HTTP and runs the notification worker until `shutdown` resolves; then stops
-/// accepting, finishes in-flight requests, and lets in-flight sends finish within the grace.
+/// Serves HTTP and runs the notification worker until `shutdown` resolves. Then, all within
+/// `SHUTDOWN_GRACE`: the listener closes, event streams and WebSockets end, connections finish
+/// their request in flight (the rest are dropped at the deadline), and in-flight sends finish
+/// (unsent ones stay `PENDING`).
 pub async fn run(
     state: AppState,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stop = state.shutdown.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
     let worker = state.config.worker.enabled.then(|| {
-        Worker {
+        let worker = Worker {
             db: state.db.clone(),
             provider: state.provider.clone(),
             config: state.config.worker.clone(),
@@ -100,24 +153,35 @@ pub async fn run(
             health: state.worker.clone(),
             grace: state.config.shutdown_grace,
         }
-        .spawn()
+        .spawn();
+        // The worker drains alongside the HTTP connections, not after them.
+        let stop = state.shutdown.clone();
+        tokio::spawn(async move {
+            stop.cancelled().await;
+            worker.shutdown().await;
+        })
     });
-    // Tells the metrics listener and the LISTEN loop that the server has stopped.
-    let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     if let Some(addr) = state.config.metrics_addr {
-        let metrics_listener = TcpListener::bind(addr).await?;
+        let metrics_listener = TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on METRICS_ADDR={addr}: {e} (set METRICS_ADDR, or METRICS_ADDR=off)"),
+            )
+        })?;
         tracing::info!("metrics on http://{addr}/metrics");
         let app = metrics_router(state.clone());
-        let mut stopped = background_stopped.clone();
+        let (limits, stop, grace) = (
+            state.config.connections.clone(),
+            state.shutdown.clone(),
+            state.config.shutdown_grace,
+        );
         tokio::spawn(async move {
-            let _ = axum::serve(metrics_listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.changed().await;
-                })
-                .await;
+            serve::serve(metrics_listener, app, &limits, stop, grace).await;
         });
     }
     crate::telemetry::metrics();
+    // Tells the LISTEN loop that the server has stopped.
+    let (stop_background, background_stopped) = tokio::sync::watch::channel(false);
     // One LISTEN connection for both: other replicas' steps wake this worker (when it runs
     // here), and their pushes (and ends of a user's sessions) reach this process's clients.
     let wake = state.outbox.clone();
@@ -133,30 +197,26 @@ pub async fn run(
             state.auth_cache.clone(),
         ))),
     };
-    crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
-    let served = serve(state, listener, shutdown).await;
+    crate::db::listen::spawn(&state.db, handlers, background_stopped);
+    serve(state, listener).await;
     let _ = stop_background.send(true);
     if let Some(w) = worker {
-        w.shutdown().await;
+        let _ = w.await;
     }
-    served
+    Ok(())
 }
 
-/// Binds and serves until `shutdown` resolves; in-flight requests finish first.
-pub async fn serve(
-    state: AppState,
-    listener: TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+/// Serves until `state.shutdown` is cancelled, then drains within `SHUTDOWN_GRACE`.
+pub async fn serve(state: AppState, listener: TcpListener) {
+    let (limits, stop, grace) = (
+        state.config.connections.clone(),
+        state.shutdown.clone(),
+        state.config.shutdown_grace,
+    );
     let router = build_router(state);
-    let app = tower::util::MapRequest::new(router, crate::http::append_trailing_slash);
-    axum::serve(
-        listener,
-        // The peer address keys login throttling.
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            std::net::SocketAddr,
-        >(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let app = tower::util::MapRequest::new(
+        router,
+        crate::http::append_trailing_slash as fn(axum::extract::Request) -> axum::extract::Request,
+    );
+    serve::serve(listener, app, &limits, stop, grace).await;
 }

@@ -59,6 +59,9 @@ pub enum Error {
     /// 400 with a view's own message.
     #[error("{0}")]
     Invalid(String),
+    /// 400: the request's `Host` is not in `ALLOWED_HOSTS` (Django's `DisallowedHost`).
+    #[error("host {0:?} not allowed")]
+    DisallowedHost(String),
     /// 400: the body could not be parsed (JSON or multipart); the parser's message.
     #[error("{0}")]
     MalformedBody(String),
@@ -130,9 +133,10 @@ impl Error {
             Error::NotFound(_) | Error::NoSuchRoute | Error::Missing(_) | Error::InvalidPage => {
                 StatusCode::NOT_FOUND
             }
-            Error::Invalid(_) | Error::MalformedBody(_) | Error::Validation(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::Invalid(_)
+            | Error::MalformedBody(_)
+            | Error::Validation(_)
+            | Error::DisallowedHost(_) => StatusCode::BAD_REQUEST,
             Error::Workflow(e) if e.is_refusal() => StatusCode::FORBIDDEN,
             Error::Workflow(_) => StatusCode::BAD_REQUEST,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -191,6 +195,9 @@ impl Error {
                 if *wait == 1 { "" } else { "s" }
             )),
             Error::TimedOut => detail("Request timed out."),
+            Error::DisallowedHost(host) => detail(&format!(
+                "Invalid HTTP_HOST header: '{host}'. You may need to add it to ALLOWED_HOSTS."
+            )),
             Error::Database(_) | Error::Internal(_) => detail("A server error occurred."),
             Error::TicketBusy => {
                 detail("The ticket is being changed by others right now. Try again.")

@@ -10,8 +10,9 @@
 //! - **`main.rs`, [`cli`]**: the binary and its subcommands (`serve`, `migrate`, `create-user`,
 //!   `whatsapp test`), the ports of Django's management commands.
 //! - **[`app`]**: builds the router with its layers (CORS, compression, request ids, panics as
-//!   500s), starts the delivery worker and the PostgreSQL listener, serves with graceful
-//!   shutdown.
+//!   500s, security headers, the `ALLOWED_HOSTS` check), starts the delivery worker and the
+//!   PostgreSQL listener, and serves (`app/serve.rs`: hyper-util with header-read and keep-alive
+//!   timeouts and a connection cap) until a shutdown bounded by `SHUTDOWN_GRACE`.
 //! - **[`http`]**: the doors of the JSON API, one module per resource of the original
 //!   (`tickets/`, `users`, `profiles`, `auth`, `notifications`, `webhooks/`, `realtime`,
 //!   `health`). A handler parses the request (`body`, `pagination`, `extract`), authorizes

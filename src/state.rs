@@ -32,6 +32,8 @@ pub struct AppState {
     pub sessions: Arc<Sessions>,
     pub auth_cache: Arc<AuthCache>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Cancelled when the server shuts down: open event streams and WebSockets end on it.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
                 config.login_lockout,
             )),
             config: Arc::new(config),
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `incident serve` as a process: what its log says (WhatsApp not configured; one line per
-//! request) and never says (secrets, passwords, tokens), and a clean exit on SIGTERM.
+//! request) and never says (secrets, passwords, tokens; forged lines), a clean exit on SIGTERM
+//! within `SHUTDOWN_GRACE` whatever is still open, and `/metrics` on its private address only.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
@@ -21,6 +22,8 @@ fn base_env(cmd: &mut Command, dir: &std::path::Path, extra: &[(&str, &str)]) {
         .env("SECRET_KEY", SECRET_KEY)
         .env("RUST_LOG", "debug")
         .env("LOG_FORMAT", "json")
+        // Tests run side by side: none binds the default private metrics port.
+        .env("METRICS_ADDR", "off")
         .envs(extra.iter().copied());
 }
 
@@ -202,4 +205,129 @@ fn serve_without_twilio_says_whatsapp_is_not_configured() {
         all.iter().any(|l| l.contains("WhatsApp is not configured")),
         "{all:#?}"
     );
+}
+
+/// Waits for the child's exit at most `limit`; kills it and fails past that.
+fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("serve was still running {limit:?} after SIGTERM");
+}
+
+#[tokio::test]
+async fn sigterm_ends_streams_and_half_sent_requests_within_the_grace() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    create_admin(dir.path());
+    let (mut child, base, _logs) = serve(
+        dir.path(),
+        &[("SHUTDOWN_GRACE", "2s"), ("HEADER_READ_TIMEOUT", "60s")],
+    );
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/auth/login/"))
+        .json(&serde_json::json!({"username": "admin", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = login["access"].as_str().unwrap().to_string();
+    let mut events = http
+        .get(format!("{base}/api/notifications/stream/"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+    let first = events.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("connection_established"));
+    let addr = base.trim_start_matches("http://");
+    let mut half_sent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    half_sent
+        .write_all(b"POST /api/tickets/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+        .await
+        .unwrap();
+
+    let pid = child.id().to_string();
+    let signalled = std::time::Instant::now();
+    let _ = Command::new("kill").args(["-TERM", &pid]).status();
+    // The stream ends (it does not just break off when the process dies).
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = events.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the event stream did not end");
+    let status = exit_within(&mut child, Duration::from_secs(6));
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status:?}");
+    assert!(
+        took < Duration::from_millis(4500),
+        "shutdown took {took:?} with a 2 s grace"
+    );
+    drop(half_sent);
+}
+
+#[tokio::test]
+async fn a_username_with_a_newline_cannot_forge_a_log_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, base, logs) = serve(
+        dir.path(),
+        &[("LOG_FORMAT", "pretty"), ("LOGIN_MAX_FAILURES", "2")],
+    );
+    let forged = "FORGED  INFO incident: login succeeded for admin";
+    let http = reqwest::Client::new();
+    for _ in 0..3 {
+        http.post(format!("{base}/api/auth/login/"))
+            .json(&serde_json::json!({"username": format!("ghost\n{forged}"), "password": "whatever-pass"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let status = terminate(&mut child);
+    assert!(status.success());
+    let lines: Vec<String> = logs.try_iter().collect();
+    let all = lines.join("\n");
+    assert!(all.contains("locked out"), "no lockout warning: {all}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("FORGED")),
+        "a forged line reached the log: {all}"
+    );
+    assert!(all.contains("ghost\\nFORGED"), "{all}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_private_address_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap().to_string();
+    drop(free);
+    let (mut child, base, _logs) = serve(dir.path(), &[("METRICS_ADDR", &metrics_addr)]);
+    // The metrics listener binds just after the API's "listening on" line.
+    let mut tries = 0;
+    let private = loop {
+        match reqwest::get(format!("http://{metrics_addr}/metrics")).await {
+            Ok(r) => break r,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("no metrics on {metrics_addr}: {e}"),
+        }
+    };
+    assert_eq!(private.status(), 200);
+    let text = private.text().await.unwrap();
+    assert!(text.contains("db_pool_connections"), "{text}");
+    let public = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    assert_eq!(public.status(), 404);
+    let status = terminate(&mut child);
+    assert!(status.success());
 }

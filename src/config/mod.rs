@@ -14,6 +14,7 @@ mod worker;
 use std::net::IpAddr;
 use std::time::Duration;
 
+pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use reader::parse_duration;
 pub use values::{ConfigErrors, Environment, LogFormat, Secret};
@@ -44,12 +45,18 @@ pub struct Config {
     pub cors_allowed_origins: Vec<String>,
     pub default_phone_region: Option<String>,
     pub public_base_url: Option<String>,
+    /// Django's `ALLOWED_HOSTS` patterns (lowercase; `.example.com`, `*`), with the host of
+    /// `PUBLIC_BASE_URL` and, in development without a list, the local names.
+    pub allowed_hosts: Vec<String>,
     pub log_format: LogFormat,
     pub max_attachment_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
-    /// Serve `/metrics` on this address only (instead of on the main listener).
+    /// Serve `/metrics` on this private address (`None`: no private listener).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// With a token, `/metrics` is also served on the API port to `Bearer <token>`.
+    pub metrics_token: Option<Secret>,
+    pub connections: ConnectionLimits,
     pub shutdown_grace: Duration,
     /// Live WebSocket and SSE sessions per user (per replica); a new one ends the oldest.
     pub max_realtime_sessions_per_user: usize,
@@ -93,7 +100,10 @@ impl Config {
             ],
             "pretty or json",
         );
+        let allowed_hosts = http::allowed_hosts(&mut r, environment, public_base_url.as_deref());
         let limits = http::limits(&mut r);
+        let connections = http::connections(&mut r);
+        let (metrics_addr, metrics_token) = http::metrics(&mut r);
         let max_realtime_sessions_per_user = realtime::max_sessions_per_user(&mut r);
         let whatsapp_provider = providers::kind(&mut r);
         let twilio = providers::twilio(&mut r);
@@ -117,11 +127,14 @@ impl Config {
             cors_allowed_origins,
             default_phone_region,
             public_base_url,
+            allowed_hosts,
             log_format,
             max_attachment_bytes: limits.max_attachment_bytes,
             max_body_bytes: limits.max_body_bytes,
             request_timeout: limits.request_timeout,
-            metrics_addr: limits.metrics_addr,
+            metrics_addr,
+            metrics_token,
+            connections,
             shutdown_grace: limits.shutdown_grace,
             max_realtime_sessions_per_user,
             whatsapp_provider,
@@ -141,6 +154,8 @@ impl Config {
         })
         .unwrap_or_else(|e| panic!("test defaults are valid: {e}"));
         c.port = 0;
+        // Many test servers run at once: none binds the private metrics port.
+        c.metrics_addr = None;
         c
     }
 }

@@ -36,7 +36,62 @@ fn every_bad_variable_is_reported_at_once() {
     assert!(text.contains("PORT"), "{text}");
     assert!(text.contains("ACCESS_TOKEN_LIFETIME"), "{text}");
     assert!(text.contains("SECRET_KEY is required"), "{text}");
-    assert_eq!(e.0.len(), 3);
+    assert!(text.contains("ALLOWED_HOSTS"), "{text}");
+    assert_eq!(e.0.len(), 4);
+}
+
+#[test]
+fn production_needs_allowed_hosts_or_a_public_base_url() {
+    let secret = ("SECRET_KEY", "a-production-secret-key");
+    let e = cfg(&[("INCIDENT_ENV", "production"), secret]).unwrap_err();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert!(e.to_string().contains("ALLOWED_HOSTS"), "{e}");
+    assert!(e.to_string().contains("PUBLIC_BASE_URL"), "{e}");
+    let c = cfg(&[
+        ("INCIDENT_ENV", "production"),
+        secret,
+        ("PUBLIC_BASE_URL", "https://Tickets.Example.com/"),
+    ])
+    .unwrap();
+    assert_eq!(c.allowed_hosts, ["tickets.example.com"]);
+    let c = cfg(&[
+        ("INCIDENT_ENV", "production"),
+        secret,
+        ("ALLOWED_HOSTS", " .example.com, API.example.org ,"),
+    ])
+    .unwrap();
+    assert_eq!(c.allowed_hosts, [".example.com", "api.example.org"]);
+}
+
+#[test]
+fn development_allows_the_local_names_like_djangos_debug() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.allowed_hosts, [".localhost", "127.0.0.1", "[::1]"]);
+    let c = cfg(&[("ALLOWED_HOSTS", "*")]).unwrap();
+    assert_eq!(c.allowed_hosts, ["*"]);
+}
+
+#[test]
+fn metrics_listen_privately_by_default_and_a_token_moves_them_to_the_api_port() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.metrics_addr, Some("127.0.0.1:9100".parse().unwrap()));
+    assert!(c.metrics_token.is_none());
+    assert_eq!(cfg(&[("METRICS_ADDR", "off")]).unwrap().metrics_addr, None);
+    let c = cfg(&[("METRICS_TOKEN", "scrape-me")]).unwrap();
+    assert_eq!(c.metrics_addr, None);
+    assert_eq!(c.metrics_token.unwrap().expose(), "scrape-me");
+    let c = cfg(&[("METRICS_TOKEN", "t"), ("METRICS_ADDR", "0.0.0.0:9200")]).unwrap();
+    assert_eq!(c.metrics_addr, Some("0.0.0.0:9200".parse().unwrap()));
+    assert!(cfg(&[("METRICS_ADDR", "nine")]).is_err());
+}
+
+#[test]
+fn connection_limits_have_defaults_and_refuse_zero() {
+    let c = cfg(&[]).unwrap().connections;
+    assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(c.max_connections, 900);
+    let e = cfg(&[("MAX_CONNECTIONS", "0")]).unwrap_err();
+    assert!(e.to_string().contains("MAX_CONNECTIONS"), "{e}");
 }
 
 #[test]

@@ -14,6 +14,15 @@ use crate::http::users::LoginUser;
 use crate::service::login;
 use crate::state::AppState;
 
+/// `Cache-Control: no-store` on the token views' answers (every status): tokens must not be
+/// kept by a browser or proxy cache.
+pub fn no_store() -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    )
+}
+
 /// Login credentials (JSON, form or multipart; both values are trimmed).
 #[derive(ToSchema)]
 #[schema(example = json!({"username": "client1", "password": "s3cret-pass"}))]

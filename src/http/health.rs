@@ -1,5 +1,6 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (it can do its job: database reachable,
-//! migrations applied, delivery worker alive, WhatsApp provider configured and accepted).
+//! `GET /healthz` (the process answers), `GET /readyz` (it can serve HTTP: database reachable,
+//! migrations applied; the notification channels' health is reported beside, never as unready)
+//! and `GET /metrics`.
 
 use std::collections::BTreeMap;
 
@@ -18,15 +19,18 @@ pub struct Healthz {
     pub status: String,
 }
 
-/// Readiness: each check is `ok` or why not.
+/// Readiness: what serving HTTP needs (each check `ok` or why not), and the notification
+/// channels' health, which is information only: a broken channel never makes a replica unready.
 #[derive(Serialize, ToSchema)]
-#[schema(example = json!({"status": "ready", "provider": "twilio", "checks": {"database": "ok", "migrations": "ok", "notification_worker": "ok", "whatsapp": "ok"}}))]
+#[schema(example = json!({"status": "ready", "provider": "twilio", "checks": {"database": "ok", "migrations": "ok"}, "notifications": {"notification_worker": "ok", "whatsapp": "ok"}}))]
 pub struct Readyz {
     /// `ready` or `not ready`.
     pub status: String,
     pub provider: String,
-    // By name: the names sort in the order the checks run.
+    /// What readiness depends on, by name.
     pub checks: BTreeMap<String, String>,
+    /// The delivery worker and the WhatsApp provider: `ok` or what is wrong; never unready.
+    pub notifications: BTreeMap<String, String>,
 }
 
 /// Liveness: the process answers.
@@ -38,13 +42,14 @@ pub async fn healthz() -> Json<Healthz> {
     })
 }
 
-/// Readiness: database reachable, migrations applied, delivery worker alive, WhatsApp
-/// provider configured and accepted.
+/// Readiness: database reachable and migrations applied. The delivery worker and the WhatsApp
+/// provider are reported under `notifications` and never make the replica unready.
 #[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "readyz",
     responses(
-        (status = 200, description = "Ready", body = Readyz),
+        (status = 200, description = "Ready (the notification channels may still be failing: see `notifications`)", body = Readyz,
+         example = json!({"status": "ready", "provider": "twilio", "checks": {"database": "ok", "migrations": "ok"}, "notifications": {"notification_worker": "ok", "whatsapp": "not configured"}})),
         (status = 503, description = "Not ready: the failing checks say why", body = Readyz,
-         example = json!({"status": "not ready", "provider": "twilio", "checks": {"database": "ok", "migrations": "ok", "notification_worker": "ok", "whatsapp": "not configured"}})),
+         example = json!({"status": "not ready", "provider": "twilio", "checks": {"database": "unreachable", "migrations": "unknown: database unreachable"}, "notifications": {"notification_worker": "ok", "whatsapp": "ok"}})),
     ))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>) {
     let checks = checks(&state).await;
@@ -57,15 +62,20 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
     let body = Readyz {
         status: if ready { "ready" } else { "not ready" }.to_string(),
         provider: state.provider.name().to_string(),
-        checks: checks
-            .into_iter()
-            .map(|(name, c)| (name.to_string(), c.err().unwrap_or_else(|| "ok".into())))
-            .collect(),
+        checks: shown(checks),
+        notifications: shown(channels(&state)),
     };
     (status, Json(body))
 }
 
-/// Each readiness check: `Ok` or why not.
+fn shown(checks: BTreeMap<&'static str, Result<(), String>>) -> BTreeMap<String, String> {
+    checks
+        .into_iter()
+        .map(|(name, c)| (name.to_string(), c.err().unwrap_or_else(|| "ok".into())))
+        .collect()
+}
+
+/// What serving HTTP needs: `Ok` or why not.
 async fn checks(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> {
     let db = tokio::time::timeout(std::time::Duration::from_secs(2), state.db.ping()).await;
     let db_ok = matches!(db, Ok(Ok(())));
@@ -83,6 +93,11 @@ async fn checks(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> 
     } else {
         Err("unknown: database unreachable".into())
     };
+    BTreeMap::from([("database", database), ("migrations", migrations)])
+}
+
+/// The notification channels' health: the delivery worker and the WhatsApp provider.
+fn channels(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> {
     let worker_ok =
         !state.config.worker.enabled || state.worker.is_alive(state.config.worker.poll_interval);
     let worker = if worker_ok {
@@ -100,18 +115,46 @@ async fn checks(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> 
     } else {
         Ok(())
     };
-    BTreeMap::from([
-        ("database", database),
-        ("migrations", migrations),
-        ("notification_worker", worker),
-        ("whatsapp", whatsapp),
-    ])
+    BTreeMap::from([("notification_worker", worker), ("whatsapp", whatsapp)])
 }
 
-/// Prometheus metrics (here unless `METRICS_ADDR` serves them on their own address).
+/// `/metrics` on the API port: only to `Authorization: Bearer <METRICS_TOKEN>`, compared in
+/// constant time (as digests, so not even the length leaks).
+pub async fn metrics_token(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let Some(expected) = state.config.metrics_token.as_ref() else {
+        return crate::error::Error::NoSuchRoute.into_response();
+    };
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same: bool = Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(expected.expose().as_bytes()))
+        .into();
+    if given.is_empty() || !same {
+        return crate::error::Error::Unauthenticated.into_response();
+    }
+    next.run(req).await
+}
+
+/// Prometheus metrics: on the private `METRICS_ADDR` listener (default `127.0.0.1:9100`), and on
+/// the API port only with `METRICS_TOKEN` set, to `Authorization: Bearer <METRICS_TOKEN>` (that
+/// token, not a user's JWT).
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
-    responses((status = 200, description = "Prometheus text format", body = String,
-               content_type = "text/plain; version=0.0.4; charset=utf-8")))]
+    responses(
+        (status = 200, description = "Prometheus text format", body = String,
+         content_type = "text/plain; version=0.0.4; charset=utf-8"),
+        (status = 401, description = "On the API port: no or a wrong `METRICS_TOKEN`", body = crate::http::openapi::components::Detail,
+         example = json!({"detail": "Authentication credentials were not provided."})),
+    ))]
 // Queue and pool gauges are read at scrape time.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     match crate::db::notifications::queue_depth(&state.db, chrono::Utc::now()).await {
@@ -132,6 +175,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             0.0
         },
     );
+    for (name, check) in channels(&state) {
+        metrics::gauge!("notification_channel_healthy", "channel" => name, "provider" => state.provider.name())
+            .set(if check.is_ok() { 1.0 } else { 0.0 });
+    }
     let body = crate::telemetry::metrics().render();
     (
         [(

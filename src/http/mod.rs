@@ -6,6 +6,7 @@ pub mod body;
 pub mod client_ip;
 pub mod extract;
 pub mod health;
+pub mod hosts;
 pub mod middleware;
 pub mod notifications;
 pub mod openapi;
@@ -29,8 +30,14 @@ pub fn api_router(config: &crate::config::Config) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/api/auth/login/", post(auth::login))
-        .route("/api/auth/refresh/", post(auth::refresh))
+        .route(
+            "/api/auth/login/",
+            post(auth::login).layer(auth::no_store()),
+        )
+        .route(
+            "/api/auth/refresh/",
+            post(auth::refresh).layer(auth::no_store()),
+        )
         .route("/api/users/", get(users::list).post(users::create))
         .route("/api/users/by_role/", get(users::by_role))
         .route(

@@ -170,6 +170,9 @@ async fn run(mut socket: WebSocket, mut session: Session, state: AppState) {
                 tracing::info!(user_id, reason = reason.message(), "websocket session ended");
                 break Some(close_frame(reason.close_code(), reason.message()));
             }
+            _ = state.shutdown.cancelled() => {
+                break Some(close_frame(1001, "Server shutting down"));
+            }
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
                     let Some(pong) = pong(&text) else { continue };
@@ -266,8 +269,10 @@ fn events(
             }
         }
     });
-    Box::pin(futures::StreamExt::chain(
-        futures::stream::once(async move { Ok(first) }),
-        events,
+    let stream = futures::StreamExt::chain(futures::stream::once(async move { Ok(first) }), events);
+    // The stream ends when the server shuts down.
+    Box::pin(futures::StreamExt::take_until(
+        stream,
+        state.shutdown.clone().cancelled_owned(),
     ))
 }

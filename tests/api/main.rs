@@ -4,6 +4,7 @@ mod common;
 mod documented;
 
 mod auth;
+mod edges;
 mod health;
 mod meta;
 mod migrations;

@@ -520,8 +520,14 @@ fn key_examples_come_from_the_contract() {
 on_both_databases!(
     the_schema_is_served_as_json,
     the_docs_page_loads_only_assets_the_binary_serves,
-    every_documented_operation_is_routed,
 );
+
+/// `/metrics` is on the API port only with `METRICS_TOKEN`.
+fn metrics_on_the_api_port(c: &mut incident::config::Config) {
+    c.metrics_token = Some(incident::config::Secret::new("metrics-token-for-tests"));
+}
+
+on_both_databases!(config = metrics_on_the_api_port; every_documented_operation_is_routed);
 
 async fn the_schema_is_served_as_json(app: TestApp) {
     for path in ["/api/schema/", "/api/schema"] {

@@ -79,15 +79,16 @@ async fn users_list_is_paginated_twenty_a_page_with_absolute_links(app: TestApp)
     assert_eq!(usernames(&explicit), names);
     assert_eq!(explicit["next"], app.url("/api/users/?page=2&page_size=5"));
 
-    // The links follow the Host the client used.
+    // The links follow the Host the client used (one that ALLOWED_HOSTS allows: in
+    // development, `.localhost` and its subdomains).
     let req = app
         .client
         .get(app.url("/api/users/"))
         .bearer_auth(&token)
-        .header("Host", "api.example.com");
+        .header("Host", "api.localhost");
     let (_, _, text) = app.send(req).await;
     let body: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(body["next"], "http://api.example.com/api/users/?page=2");
+    assert_eq!(body["next"], "http://api.localhost/api/users/?page=2");
 }
 
 async fn last_page_is_reachable_by_name(app: TestApp) {

@@ -22,10 +22,14 @@ const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/
 
 /// The app with Twilio pointed at `fake`, fast retries, a public URL for callbacks, and no
 /// background worker: the test delivers with `settled`.
+/// `/metrics` on the API port of `twilio_app`.
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
+
 pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(engine, move |c| {
         use_twilio(c, base);
+        c.metrics_token = Some(Secret::new(METRICS_TOKEN));
         c.worker.enabled = false;
         c.twilio.webhook_auth_token = Secret::new(TOKEN);
         c.worker.backoff_base = Duration::from_millis(20);
@@ -825,6 +829,7 @@ async fn metrics_count_notification_outcomes(engine: Engine) {
     let scrape = || async {
         app.client
             .get(app.url("/metrics"))
+            .bearer_auth(METRICS_TOKEN)
             .send()
             .await
             .unwrap()
