@@ -5,6 +5,7 @@ mod documented;
 
 mod auth;
 mod health;
+mod inputs;
 mod meta;
 mod migrations;
 mod openapi;

@@ -57,8 +57,9 @@ pub enum NotificationStatus {
 // Errors (contract §1.3): the bodies `crate::error` writes, documented by the same structs.
 
 pub use crate::error::shapes::{
-    Detail, DetailCode, DetailOrError, ErrorBody, ErrorOrFieldErrors, FieldErrors,
-    NotAuthenticated, NotAwaitingApproval, RefreshRefused, TokenMessage, TokenNotValid,
+    Detail, DetailCode, DetailOrError, DetailOrFieldErrors, ErrorBody, ErrorOrFieldErrors,
+    FieldErrors, NotAuthenticated, NotAwaitingApproval, RefreshRefused, TokenMessage,
+    TokenNotValid,
 };
 
 // ---------------------------------------------------------------------------------------------
