@@ -17,7 +17,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
 use crate::http::extract::bearer_token;
-use crate::http::openapi::components::Detail;
+use crate::http::openapi::components::{Detail, StreamEventData};
 use crate::service::login::authenticate;
 use crate::state::AppState;
 
@@ -145,7 +145,7 @@ async fn session(mut socket: WebSocket, user: AuthUser, state: AppState) {
     params(("token" = Option<String>, Query, description = "Access token, when no Authorization header can be sent")),
     security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An endless `text/event-stream`: `connection_established`, then one `notification` event per new in-app row; each event's `data` is one JSON object (`StreamEventData`)", content_type = "text/event-stream", body = StreamEventData),
         (status = 401, description = "No or a bad token", body = Detail),
     ))]
 pub async fn stream(

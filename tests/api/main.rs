@@ -4,6 +4,7 @@ mod common;
 mod documented;
 
 mod auth;
+mod generated;
 mod health;
 mod inputs;
 mod meta;
