@@ -40,7 +40,9 @@ fn de_user_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     }
     match Id::deserialize(d)? {
         Id::Int(i) => Ok(i),
-        Id::Str(s) => s.parse().map_err(serde::de::Error::custom),
+        // Digits only, as a path id: `"+2"` is not user 2.
+        Id::Str(s) => crate::domain::id::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom("user_id is not an id")),
     }
 }
 
@@ -194,6 +196,23 @@ mod tests {
             keys().verify("garbage", TokenType::Access).unwrap_err(),
             TokenError::Invalid
         );
+    }
+
+    #[test]
+    fn a_user_id_that_is_not_digits_is_an_invalid_token() {
+        let secret = "k".repeat(32);
+        let now = Utc::now().timestamp();
+        let enc = EncodingKey::from_secret(secret.as_bytes());
+        for id in ["+2", " 2", "2.0", "", "0x2"] {
+            let claims = serde_json::json!({"token_type":"access","exp":now+60,"iat":now,"jti":"c".repeat(32),"user_id":id});
+            let token =
+                jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &enc).unwrap();
+            assert_eq!(
+                keys().verify(&token, TokenType::Access).unwrap_err(),
+                TokenError::Invalid,
+                "{id:?}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! Pure rules: roles, phone numbers, date-time formats, the ticket state machine. No axum, no sqlx.
+//! Pure rules: roles, phone numbers, date-time formats, ids, the ticket state machine. No axum, no sqlx.
 
 pub mod assign;
 pub mod datetime;
+pub mod id;
 pub mod phone;
 pub mod ticket;
 pub mod user;

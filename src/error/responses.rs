@@ -6,7 +6,9 @@
 
 use utoipa::ToResponse;
 
-use super::shapes::{Detail, DetailOrError, ErrorBody, FieldErrors, NotAuthenticated};
+use super::shapes::{
+    Detail, DetailOrError, DetailOrFieldErrors, ErrorBody, FieldErrors, NotAuthenticated,
+};
 
 /// Any of the three token-failure shapes.
 #[derive(ToResponse)]
@@ -22,9 +24,10 @@ use super::shapes::{Detail, DetailOrError, ErrorBody, FieldErrors, NotAuthentica
 pub struct Unauthorized(#[to_schema] pub NotAuthenticated);
 
 #[derive(ToResponse)]
-#[response(description = "The body does not parse.",
-           examples(("parse_error" = (value = json!({"detail": "JSON parse error - expected value at line 1 column 1"})))))]
-pub struct MalformedBody(pub Detail);
+#[response(description = "The body does not parse, or a field holds a NUL byte.",
+           examples(("parse_error" = (value = json!({"detail": "JSON parse error - expected value at line 1 column 1"}))),
+                    ("null_character" = (value = json!({"title": ["Null characters are not allowed."]})))))]
+pub struct MalformedBody(pub DetailOrFieldErrors);
 
 #[derive(ToResponse)]
 #[response(description = "The body exceeds `MAX_BODY_BYTES` (uploads: `MAX_ATTACHMENT_BYTES`).",
@@ -58,7 +61,7 @@ pub struct InvalidPage(pub Detail);
 
 /// 400 for a bad notification filter.
 #[derive(ToResponse)]
-#[response(description = "An invalid filter value", example = json!({"ticket": ["A valid integer is required."]}))]
+#[response(description = "An invalid filter value, or a NUL byte in a query parameter", example = json!({"ticket": ["A valid integer is required."]}))]
 pub struct InvalidFilter(pub FieldErrors);
 
 #[derive(ToResponse)]

@@ -137,6 +137,10 @@ any_of!(
     ErrorOrFieldErrors: ErrorBody | FieldErrors
 );
 any_of!(
+    /// `{"detail": str}` (a body that does not parse) or field errors (a NUL byte in a field).
+    DetailOrFieldErrors: Detail | FieldErrors
+);
+any_of!(
     /// `{"detail": str}` (no such ticket) or `{"error": str}` (no such attachment).
     DetailOrError: Detail | ErrorBody
 );

@@ -137,8 +137,15 @@ impl RawBody {
         Ok(parts)
     }
 
-    /// The body as a JSON object, however it was encoded.
+    /// The body as a JSON object, however it was encoded. A field holding a NUL byte anywhere
+    /// is refused here, for every handler: PostgreSQL cannot store one in text.
     pub async fn parse(&self) -> Result<Map<String, Value>, Error> {
+        let map = self.parse_any().await?;
+        refuse_null_characters(&map)?;
+        Ok(map)
+    }
+
+    async fn parse_any(&self) -> Result<Map<String, Value>, Error> {
         if self.media_type().as_deref() == Some("multipart/form-data") {
             let mut map = Map::new();
             for p in self.parts().await? {
@@ -157,6 +164,47 @@ impl RawBody {
             self.content_type.as_deref(),
             &self.bytes,
         )
+    }
+}
+
+/// Django's `ProhibitNullCharactersValidator` message, which DRF's `CharField` runs.
+pub const NULL_CHARACTERS_MESSAGE: &str = "Null characters are not allowed.";
+
+pub fn has_null_character(text: &str) -> bool {
+    text.contains('\0')
+}
+
+/// DRF's field errors naming each of `fields` with the NUL-byte message.
+pub fn null_characters_in(fields: impl IntoIterator<Item = String>) -> Error {
+    let errors = fields
+        .into_iter()
+        .map(|f| (f, json!([NULL_CHARACTERS_MESSAGE])))
+        .collect();
+    Error::Validation(Value::Object(errors))
+}
+
+/// Refuses a body in which any field holds a NUL byte (in a string, however deep), naming every
+/// such field: no text with one reaches the database, on either engine.
+pub fn refuse_null_characters(body: &Map<String, Value>) -> Result<(), Error> {
+    fn holds_null(v: &Value) -> bool {
+        match v {
+            Value::String(s) => has_null_character(s),
+            Value::Array(items) => items.iter().any(holds_null),
+            Value::Object(m) => m
+                .iter()
+                .any(|(k, v)| has_null_character(k) || holds_null(v)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => false,
+        }
+    }
+    let fields: Vec<String> = body
+        .iter()
+        .filter(|(_, v)| holds_null(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(null_characters_in(fields))
     }
 }
 
@@ -598,6 +646,18 @@ mod tests {
             Err(Error::UnsupportedMediaType(_))
         ));
         assert!(parse_bytes(None, None, b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_null_character_anywhere_in_a_field_names_that_field() {
+        let body =
+            map(json!({"ok": "fine", "title": "a\u{0}b", "ids": [1, {"k": "\u{0}"}], "n": 1}));
+        let err = refuse_null_characters(&body).unwrap_err();
+        assert_eq!(
+            err.body(),
+            json!({"title": [NULL_CHARACTERS_MESSAGE], "ids": [NULL_CHARACTERS_MESSAGE]})
+        );
+        assert!(refuse_null_characters(&map(json!({"a": "no nul", "b": [true]}))).is_ok());
     }
 
     #[test]

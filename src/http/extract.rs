@@ -72,6 +72,7 @@ impl FromRequestParts<AppState> for AuthUser {
 
 /// A path id: a non-number is DRF's plain 404, like an unmatched route. Any integer, `0` and
 /// negatives included, is a lookup that finds nothing: `No <Model> matches the given query.`.
+/// Only digits (and a minus) make a number: `+1` is not ticket 1 (`domain::id`).
 pub fn parse_id(raw: &str) -> Result<i64> {
-    raw.parse::<i64>().map_err(|_| Error::NoSuchRoute)
+    crate::domain::id::parse(raw).ok_or(Error::NoSuchRoute)
 }

@@ -154,6 +154,8 @@ pub async fn metrics_token(
          content_type = "text/plain; version=0.0.4; charset=utf-8"),
         (status = 401, description = "On the API port: no or a wrong `METRICS_TOKEN`", body = crate::http::openapi::components::Detail,
          example = json!({"detail": "Authentication credentials were not provided."})),
+        (status = 404, description = "On the API port without `METRICS_TOKEN`: `/metrics` is served on `METRICS_ADDR` only", body = crate::http::openapi::components::Detail,
+         example = json!({"detail": "Not found."})),
     ))]
 // Queue and pool gauges are read at scrape time.
 pub async fn metrics(State(state): State<AppState>) -> Response {

@@ -275,11 +275,10 @@ fn choice(page: &PageRequest, name: &str, choices: &[&str], upper: bool) -> Resu
 fn integer(page: &PageRequest, name: &str) -> Result<Option<i64>> {
     match page.param(name).map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
-        // The original answered 500 for a non-numeric ticket.
-        Some(v) => v
-            .parse()
+        // The original answered 500 for a non-numeric ticket. Digits only: `+1` is no id.
+        Some(v) => crate::domain::id::parse(v)
             .map(Some)
-            .map_err(|_| Error::field(name, "A valid integer is required.")),
+            .ok_or_else(|| Error::field(name, "A valid integer is required.")),
     }
 }
 

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 
 use crate::db::PageRow;
 use crate::error::Error;
+use crate::http::body::{has_null_character, null_characters_in};
 use crate::state::AppState;
 
 pub const PAGE_SIZE: i64 = 20;
@@ -33,6 +34,16 @@ impl FromRequestParts<AppState> for PageRequest {
             .query()
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
+        // No query value with a NUL byte reaches a handler (PostgreSQL cannot store or compare
+        // one): a 400 naming each such parameter, on both engines.
+        let with_null: Vec<String> = query
+            .iter()
+            .filter(|(_, v)| has_null_character(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        if !with_null.is_empty() {
+            return Err(null_characters_in(with_null));
+        }
         let page = query
             .iter()
             .rev()
@@ -151,7 +162,9 @@ impl PageRequest {
         };
         match requested {
             Some(n) if n >= 1 => {
-                let rows = fetch((n - 1) * PAGE_SIZE, PAGE_SIZE).await?;
+                // A page whose offset no integer holds is past the end of any table.
+                let offset = (n - 1).checked_mul(PAGE_SIZE).ok_or(Error::InvalidPage)?;
+                let rows = fetch(offset, PAGE_SIZE).await?;
                 let total = match rows.first() {
                     Some(r) => r.total_count(),
                     None => count().await?,
@@ -211,6 +224,19 @@ impl PageRequest {
         }
     }
 
+    /// A free-text parameter's last value, trimmed (empty is absent). More than `max` characters
+    /// is a 400 naming the parameter, the same on both engines: SQLite refuses a `LIKE` pattern
+    /// over 50,000 bytes, and no search needs that many.
+    pub fn text(&self, name: &str, max: usize) -> Result<Option<&str>, Error> {
+        match self.param(name).map(str::trim).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > max => Err(Error::field(
+                name,
+                format!("Ensure this field has no more than {max} characters."),
+            )),
+            found => Ok(found),
+        }
+    }
+
     /// A query parameter's last value.
     pub fn param(&self, name: &str) -> Option<&str> {
         self.query
@@ -264,6 +290,18 @@ mod tests {
         let body = serde_json::to_value(&body).unwrap();
         assert_eq!(body["next"], "http://h/api/tickets/?a=x+y&page=3&z=1&z=2");
         assert_eq!(body["previous"], "http://h/api/tickets/?a=x+y&z=1&z=2");
+    }
+
+    #[test]
+    fn free_text_parameters_are_trimmed_and_bounded() {
+        let r = req(&[("search", "  word  "), ("blank", "  "), ("long", "abcd")]);
+        assert_eq!(r.text("search", 4).unwrap(), Some("word"));
+        assert_eq!(r.text("blank", 4).unwrap(), None);
+        assert_eq!(r.text("missing", 4).unwrap(), None);
+        assert_eq!(
+            r.text("long", 3).unwrap_err().body(),
+            serde_json::json!({"long": ["Ensure this field has no more than 3 characters."]})
+        );
     }
 
     #[test]

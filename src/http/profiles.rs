@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::http::body::{Body, Field, Fields, Str};
 use crate::http::extract::parse_id;
 use crate::http::openapi::components::{
-    DateTime, Detail, FieldErrors, InvalidPage, PageParams, Paginated,
+    DateTime, Detail, FieldErrors, InvalidFilter, InvalidPage, PageParams, Paginated,
 };
 use crate::http::pagination::PageRequest;
 use crate::http::users::UserBrief;
@@ -75,6 +75,7 @@ impl From<&UserRow> for Profile {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "A page of profiles", body = Paginated<Profile>),
+        (status = 400, response = InvalidFilter),
         (status = 404, response = InvalidPage),
     ))]
 pub async fn list(

@@ -21,7 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::AuthUser;
 use crate::error::{Error, Result};
 use crate::http::extract::bearer_token;
-use crate::http::openapi::components::Detail;
+use crate::http::openapi::components::{Detail, StreamEventData};
 use crate::notify::sessions::EndReason;
 use crate::service::realtime::{self, Session};
 use crate::state::AppState;
@@ -209,7 +209,7 @@ async fn run(mut socket: WebSocket, mut session: Session, state: AppState) {
     params(("token" = Option<String>, Query, description = "Access token, when no Authorization header can be sent")),
     security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "A `text/event-stream` of `connection_established` and `notification` events; when the token expires, the user's access ends or the user opens too many sessions, a last `session_ended` event (`{\"code\": 4001, \"reason\": \"Token is expired\"}`, the WebSocket's close code and reason) and the end of the stream", content_type = "text/event-stream", body = String),
+        (status = 200, description = "A `text/event-stream`: `connection_established`, then one `notification` event per new in-app row; when the token expires, the user's access ends, or the user opens too many sessions, a last `session_ended` event (the WebSocket's close code and reason) and the end of the stream; the stream also ends when the server shuts down. Each event's `data` is one JSON object (`StreamEventData`)", content_type = "text/event-stream", body = StreamEventData),
         (status = 401, description = "No or a bad token", body = Detail),
     ))]
 pub async fn stream(

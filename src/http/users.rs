@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 use crate::http::body::{is_valid_email, Body, Field, Fields, Str};
 use crate::http::extract::{parse_id, Admin};
 use crate::http::openapi::components::{
-    DateTime, ErrorBody, ErrorOrFieldErrors, FieldErrors, InvalidPage, Message, NotAdmin,
-    PageParams, Paginated, UserNotFound, UserPath,
+    DateTime, ErrorBody, ErrorOrFieldErrors, FieldErrors, InvalidFilter, InvalidPage, Message,
+    NotAdmin, PageParams, Paginated, UserNotFound, UserPath,
 };
 use crate::http::pagination::PageRequest;
 use crate::service::users::{self as service, NewUser, UserChanges};
@@ -350,6 +350,7 @@ fn user_changes(state: &AppState, data: &Map<String, Value>) -> Result<UserChang
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "A page of users", body = Paginated<UserList>),
+        (status = 400, response = InvalidFilter),
         (status = 403, response = NotAdmin),
         (status = 404, response = InvalidPage),
     ))]

@@ -38,6 +38,18 @@ impl Client {
         }
     }
 
+    /// A client that opens a connection per request: an answer given before the request body
+    /// was read (a 401 for a large body) may leave a pooled connection that the server closes
+    /// while the next request is sent (`IncompleteMessage`), which would fail an unrelated case.
+    pub fn without_pooling() -> Client {
+        Client {
+            inner: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
     pub fn request(&self, method: Method, url: impl reqwest::IntoUrl) -> RequestBuilder {
         RequestBuilder {
             inner: self.inner.request(method, url),
@@ -227,6 +239,30 @@ fn check(method: &Method, path: &str, status: StatusCode, content_type: &str, bo
     assert!(
         errors.is_empty(),
         "{method} {template} ({path}) answered {status} with a body the document does not allow:\n{}\nbody: {instance}",
+        errors.join("\n")
+    );
+}
+
+/// Holds the `data` of one event of the stream at `path` against the schema its 200
+/// `text/event-stream` content documents (an event stream is otherwise checked by status only).
+pub fn check_event_data(path: &str, data: &Value) {
+    let doc = &document().doc;
+    let schema = doc["paths"][path]["get"]["responses"]["200"]["content"]["text/event-stream"]
+        ["schema"]
+        .clone();
+    let Value::Object(mut wrapped) = schema else {
+        panic!("GET {path} documents no event-stream schema");
+    };
+    wrapped.insert("components".into(), doc["components"].clone());
+    let validator =
+        jsonschema::draft202012::new(&Value::Object(wrapped)).expect("the schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(data)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "GET {path}: an event's data the document does not allow:\n{}\ndata: {data}",
         errors.join("\n")
     );
 }

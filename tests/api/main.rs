@@ -5,7 +5,9 @@ mod documented;
 
 mod auth;
 mod edges;
+mod generated;
 mod health;
+mod inputs;
 mod meta;
 mod migrations;
 mod openapi;

@@ -56,9 +56,63 @@ pub enum NotificationStatus {
 // ---------------------------------------------------------------------------------------------
 // Errors (contract §1.3): the bodies `crate::error` writes, documented by the same structs.
 
+// ---------------------------------------------------------------------------------------------
+// The real-time stream (`/api/notifications/stream/`): each event's `data` is one JSON object.
+// These structs only describe it (`http::realtime` writes the JSON), hence never built.
+
+/// The `data` of the first event, `event: connection_established` (the WebSocket's first
+/// message too).
+#[derive(serde::Serialize, ToSchema)]
+#[schema(example = json!({"type": "connection_established", "message": "Connected successfully as ada", "user_id": 1}))]
+#[allow(dead_code)]
+pub struct ConnectionEstablished {
+    /// Always `connection_established`.
+    #[serde(rename = "type")]
+    #[schema(pattern = "^connection_established$")]
+    kind: String,
+    message: String,
+    user_id: i64,
+}
+
+/// The `data` of each `event: notification`: one new in-app (SYSTEM) notification.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(example = json!({"notification_type": "ticket_created", "message": "New High priority ticket created: Login broken", "ticket": {"id": 7, "title": "Login broken"}, "timestamp": "2026-11-25T03:13:54.432327Z"}))]
+#[allow(dead_code)]
+pub struct NotificationPush {
+    /// The workflow event: `ticket_created`, `ticket_assigned`...
+    notification_type: String,
+    message: String,
+    /// The ticket's fields this event concerns (`id` and `title` at least).
+    #[schema(value_type = Object)]
+    ticket: serde_json::Value,
+    /// When the ticket was created (`ticket_created` only; otherwise null).
+    timestamp: Option<String>,
+}
+
+/// The `data` of the last event, `event: session_ended`: why the session ended, as the
+/// WebSocket's close code and reason.
+#[derive(serde::Serialize, ToSchema)]
+#[schema(example = json!({"code": 4001, "reason": "Token is expired"}))]
+#[allow(dead_code)]
+pub struct SessionEnded {
+    code: u16,
+    reason: String,
+}
+
+/// The `data` of one event of the stream, by its `event:` name.
+#[derive(serde::Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum StreamEventData {
+    ConnectionEstablished(ConnectionEstablished),
+    Notification(NotificationPush),
+    SessionEnded(SessionEnded),
+}
+
 pub use crate::error::shapes::{
-    Detail, DetailCode, DetailOrError, ErrorBody, ErrorOrFieldErrors, FieldErrors,
-    NotAuthenticated, NotAwaitingApproval, RefreshRefused, TokenMessage, TokenNotValid,
+    Detail, DetailCode, DetailOrError, DetailOrFieldErrors, ErrorBody, ErrorOrFieldErrors,
+    FieldErrors, NotAuthenticated, NotAwaitingApproval, RefreshRefused, TokenMessage,
+    TokenNotValid,
 };
 
 // ---------------------------------------------------------------------------------------------

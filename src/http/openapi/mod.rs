@@ -216,7 +216,7 @@ route is `405` (after authentication).";
     components(
         schemas(
             Detail, DetailCode, TokenNotValid, TokenMessage, FieldErrors, ErrorBody,
-            NotAwaitingApproval, DetailOrError,
+            NotAwaitingApproval, DetailOrError, DetailOrFieldErrors,
         ),
         responses(
             Unauthorized, MalformedBody, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
@@ -247,10 +247,11 @@ struct Common;
 
 const BEARER: &str = "bearerAuth";
 
-/// A body that does not parse is a 400 `{"detail": "JSON parse error - ..."}` on every operation
-/// that reads one: its 400 gets that answer beside the ones the operation lists itself.
-fn admit_malformed_body(responses: &mut BTreeMap<String, RefOr<OaResponse>>) {
-    let detail = || RefOr::Ref(Ref::from_schema_name("Detail"));
+/// A body that does not parse is a 400 `{"detail": "JSON parse error - ..."}`, and a body field
+/// holding a NUL byte a 400 `{"<field>": ["Null characters are not allowed."]}`, on every
+/// operation that reads a body: its 400 admits those answers beside the ones it lists itself.
+fn admit_body_errors(responses: &mut BTreeMap<String, RefOr<OaResponse>>) {
+    let named = |name: &str| RefOr::Ref(Ref::from_schema_name(name));
     let Some(RefOr::T(bad_request)) = responses.get_mut("400") else {
         responses
             .entry("400".into())
@@ -259,13 +260,25 @@ fn admit_malformed_body(responses: &mut BTreeMap<String, RefOr<OaResponse>>) {
     };
     for content in bad_request.content.values_mut() {
         let RefOr::T(content) = content else { continue };
-        if let Some(schema) = content.schema.as_mut() {
-            if *schema != detail() {
-                let listed = std::mem::replace(schema, detail());
-                *schema =
-                    Schema::AnyOf(AnyOfBuilder::new().item(listed).item(detail()).build()).into();
-            }
+        let Some(schema) = content.schema.as_mut() else {
+            continue;
+        };
+        let admits_fields = [named("FieldErrors"), named("ErrorOrFieldErrors")].contains(schema);
+        let mut missing = Vec::new();
+        if *schema != named("Detail") {
+            missing.push(named("Detail"));
         }
+        if !admits_fields {
+            missing.push(named("FieldErrors"));
+        }
+        if missing.is_empty() {
+            continue;
+        }
+        let listed = std::mem::replace(schema, named("Detail"));
+        let any = missing
+            .into_iter()
+            .fold(AnyOfBuilder::new().item(listed), |any, item| any.item(item));
+        *schema = Schema::AnyOf(any.build()).into();
     }
 }
 
@@ -316,7 +329,7 @@ impl Modify for Common {
                     responses
                         .entry("415".into())
                         .or_insert_with(response_ref::<UnsupportedMediaType>);
-                    admit_malformed_body(responses);
+                    admit_body_errors(responses);
                 }
                 responses
                     .entry("408".into())

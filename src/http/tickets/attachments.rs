@@ -18,8 +18,7 @@ use crate::state::AppState;
 
 /// An attachment id from the path; a non-number is an attachment no ticket has.
 fn attachment_id(raw: &str) -> Result<i64> {
-    raw.parse::<i64>()
-        .map_err(|_| tickets::no_such_attachment())
+    crate::domain::id::parse(raw).ok_or_else(tickets::no_such_attachment)
 }
 
 /// The `file_data` part of the upload. A body that is not multipart has no file in it: DRF

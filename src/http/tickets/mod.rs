@@ -14,8 +14,9 @@ use axum::Json;
 
 use crate::auth::AuthUser;
 use crate::db::tickets::TicketRow;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::http::body::RawBody;
+use crate::http::extract::parse_id;
 use crate::http::openapi::components::*;
 use crate::http::pagination::PageRequest;
 use crate::http::users::UserBrief;
@@ -24,15 +25,10 @@ use crate::state::AppState;
 use request::{list_filter, refuse_workflow_keys, ticket_fields};
 use shapes::*;
 
-/// A ticket id from the path: any integer is looked up, so `0` and `-1` are missing tickets, as
-/// in the original; only a non-number is the plain 404.
-fn ticket_id(raw: &str) -> Result<i64> {
-    raw.parse::<i64>().map_err(|_| Error::NoSuchRoute)
-}
-
-/// The ticket if the caller may see it; otherwise DRF's 404.
+/// The ticket if the caller may see it; otherwise DRF's 404. Any integer is looked up, so `0`
+/// and `-1` are missing tickets, as in the original; only a non-number is the plain 404.
 async fn load(state: &AppState, user: &AuthUser, raw_id: &str) -> Result<TicketRow> {
-    tickets::get(state, user, ticket_id(raw_id)?).await
+    tickets::get(state, user, parse_id(raw_id)?).await
 }
 
 /// The scheme and host download links start with: `PUBLIC_BASE_URL`, else the request's host.
@@ -116,7 +112,7 @@ pub async fn retrieve(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<TicketDetail>> {
-    let full = tickets::retrieve(&state, &user, ticket_id(&id)?).await?;
+    let full = tickets::retrieve(&state, &user, parse_id(&id)?).await?;
     Ok(Json(TicketDetail::of(&full, &base_url(&state, &headers))))
 }
 

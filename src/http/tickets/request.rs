@@ -16,6 +16,10 @@ use crate::service::tickets::{NewTicketInput, TicketPatch};
 // ---------------------------------------------------------------------------------------------
 // The list's filters
 
+/// The longest `?search=` (in characters): longer than any title, and well inside SQLite's
+/// 50,000-byte `LIKE` pattern limit even with every character escaped.
+pub const MAX_SEARCH_CHARS: usize = 1000;
+
 const NOT_A_CHOICE: &str = "Select a valid choice. {} is not one of the available choices.";
 
 /// Parses a comma-separated list of enum values; an unknown one is reported under the field.
@@ -64,11 +68,7 @@ pub fn list_filter(page: &PageRequest) -> Result<ListFilter> {
         statuses,
         priorities,
         categories,
-        search: page
-            .param("search")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        search: page.text("search", MAX_SEARCH_CHARS)?.map(str::to_string),
         order_by,
     })
 }

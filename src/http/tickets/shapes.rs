@@ -538,7 +538,8 @@ pub struct TicketFilters {
     /// Comma-separated categories.
     #[param(example = "BUG,SERVICE_DOWN")]
     pub category: Option<String>,
-    /// Words in the title, description or project name.
+    /// Words in the title, description or project name (at most 1,000 characters).
+    #[param(max_length = 1000)]
     pub search: Option<String>,
     /// `created_at`, `priority` or `status`, `-` first for descending (default `-created_at`).
     #[param(pattern = r"^-?(created_at|priority|status)$", example = "-priority")]
