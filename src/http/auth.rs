@@ -98,7 +98,7 @@ pub async fn login(
         (status = 200, description = "New tokens", body = RefreshResponse),
         (status = 400, description = "`refresh` missing", body = FieldErrors,
          example = json!({"refresh": ["This field is required."]})),
-        (status = 401, description = "Invalid, expired, wrong-type or blacklisted token (rotated already, or issued before the user's last password change), or an inactive user",
+        (status = 401, description = "Invalid, expired, wrong-type or blacklisted token (rotated already, or issued before the user's last password change or deactivation), or an inactive user",
          content(
              (RefreshRefused = "application/json", examples(
                  ("invalid" = (value = json!({"detail": "Token is invalid", "code": "token_not_valid"}))),
