@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::queue::HashQueue;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub push: Hub,
     pub auth_cache: Arc<AuthCache>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Login password checks waiting or running; refuses logins once the wait is too long.
+    pub login_queue: Arc<HashQueue>,
 }
 
 impl AppState {
@@ -48,8 +51,10 @@ impl AppState {
             auth_cache: Arc::new(AuthCache::new(config.auth_cache_ttl)),
             login_throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
+                config.login_max_failures_per_address,
                 config.login_lockout,
             )),
+            login_queue: Arc::new(HashQueue::new(config.login_max_hash_wait)),
             config: Arc::new(config),
         }
     }

@@ -38,6 +38,10 @@ pub struct Config {
     pub login_max_failures: u32,
     /// How long a lockout lasts after the last refused login.
     pub login_lockout: Duration,
+    /// Refused logins from one address, across usernames, before it is locked out (0: never).
+    pub login_max_failures_per_address: u32,
+    /// A login whose password check would wait longer than this is refused with 429 (0: never).
+    pub login_max_hash_wait: Duration,
     /// How many proxies in front of us append to `X-Forwarded-For`; 0 trusts none of it.
     pub trusted_proxy_hops: usize,
     pub cors_allowed_origins: Vec<String>,
@@ -109,6 +113,8 @@ impl Config {
             auth_cache_ttl: auth.auth_cache_ttl,
             login_max_failures: auth.login_max_failures,
             login_lockout: auth.login_lockout,
+            login_max_failures_per_address: auth.login_max_failures_per_address,
+            login_max_hash_wait: auth.login_max_hash_wait,
             trusted_proxy_hops,
             cors_allowed_origins,
             default_phone_region,

@@ -41,31 +41,41 @@ fn issued(c: &Claims) -> db::tokens::Issued<'_> {
     }
 }
 
-/// Checks the credentials. The throttle is asked first, so a locked-out caller costs no hash;
-/// an unknown user costs the same time as a wrong password.
+/// Checks the credentials. The throttle (per username and address, per address) and the
+/// password-check queue are asked first, so a refused caller costs no hash; an unknown user
+/// costs the same time as a wrong password.
 async fn verify(
     state: &AppState,
     username: &str,
     password: &str,
     ip: Option<IpAddr>,
 ) -> Result<(i64, Verification)> {
-    let throttle = &state.login_throttle;
-    if let Err(wait) = throttle.check(username, ip) {
-        return Err(Error::Throttled(wait.as_secs_f64().ceil() as u64));
-    }
+    let throttled = |wait: std::time::Duration| Error::Throttled(wait.as_secs_f64().ceil() as u64);
+    let attempt = state
+        .login_throttle
+        .begin(username, ip)
+        .map_err(throttled)?;
+    let place = state.login_queue.admit().map_err(|wait| {
+        tracing::warn!(
+            wait_ms = wait.as_millis() as u64,
+            "login refused: the password-check queue is full"
+        );
+        throttled(wait)
+    })?;
     let found = db::users::login_lookup(&state.db, username).await?;
-    let verdict = crate::auth::verify_password(
-        password.to_string(),
-        found.as_ref().map(|(_, hash, _)| hash.clone()),
-    )
-    .await;
+    let verdict = place
+        .verify(
+            password.to_string(),
+            found.as_ref().map(|(_, hash, _)| hash.clone()),
+        )
+        .await;
     match found {
         Some((user_id, _, true)) if verdict != Verification::Invalid => {
-            throttle.succeeded(username, ip);
+            attempt.succeeded();
             Ok((user_id, verdict))
         }
         _ => {
-            if throttle.failed(username, ip) {
+            if attempt.failed() {
                 tracing::warn!(username = %username, ip = ?ip, lockout_s = state.config.login_lockout.as_secs(),
                     "login locked out after {} refused attempts", state.config.login_max_failures);
             }

@@ -70,6 +70,17 @@ fn three_failures_behind_a_proxy(c: &mut Config) {
     c.trusted_proxy_hops = 1;
 }
 
+fn spraying_limits_behind_a_proxy(c: &mut Config) {
+    three_failures_behind_a_proxy(c);
+    c.login_max_failures_per_address = 4;
+}
+
+/// No per-address limit, so only the queue bound refuses; a wait of 100 ms at most.
+fn short_hash_queue(c: &mut Config) {
+    c.login_max_failures_per_address = 0;
+    c.login_max_hash_wait = Duration::from_millis(100);
+}
+
 fn one_second_tokens(c: &mut Config) {
     c.access_token_lifetime = Duration::from_secs(1);
     c.refresh_token_lifetime = Duration::from_secs(1);
@@ -79,6 +90,8 @@ on_both_databases!(config = one_second_tokens; expired_access_and_refresh_tokens
 on_both_databases!(config = three_failures; repeated_refused_logins_are_throttled_per_username);
 on_both_databases!(config = three_failures_one_second; a_lockout_ends_and_a_success_clears_the_count);
 on_both_databases!(config = three_failures_behind_a_proxy; behind_a_proxy_the_lockout_is_per_forwarded_address);
+on_both_databases!(config = spraying_limits_behind_a_proxy; password_spraying_from_one_address_is_throttled);
+on_both_databases!(config = short_hash_queue; a_login_flood_is_refused_at_once_when_the_password_check_queue_is_long);
 
 fn access_token_error(message: &str) -> Value {
     json!({
@@ -913,14 +926,107 @@ async fn a_lockout_ends_and_a_success_clears_the_count(app: TestApp) {
 }
 
 async fn login_from(app: &TestApp, forwarded_for: &str, password: &str) -> StatusCode {
+    login_as_from(app, "bob", forwarded_for, password).await.0
+}
+
+async fn login_as_from(
+    app: &TestApp,
+    username: &str,
+    forwarded_for: &str,
+    password: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     app.send(
         app.client
             .post(app.url("/api/auth/login/"))
             .header("X-Forwarded-For", forwarded_for)
-            .json(&json!({"username": "bob", "password": password})),
+            .json(&json!({"username": username, "password": password})),
     )
     .await
-    .0
+}
+
+/// Asserts DRF's throttled answer with a `Retry-After` in `range`; returns the wait.
+fn assert_throttled(
+    (status, headers, text): &(StatusCode, reqwest::header::HeaderMap, String),
+    range: std::ops::RangeInclusive<u64>,
+) -> u64 {
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(range.contains(&wait), "{wait}");
+    let body: Value = serde_json::from_str(text).unwrap();
+    let unit = if wait == 1 { "second" } else { "seconds" };
+    assert_eq!(
+        body,
+        json!({"detail": format!("Request was throttled. Expected available in {wait} {unit}.")})
+    );
+    wait
+}
+
+/// Issue 10, item 14: 30 usernames from one address were never throttled.
+async fn password_spraying_from_one_address_is_throttled(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    app.create_user("alice", Role::Client).await;
+    let spray = "198.51.100.66";
+    // A success in between does not reset the address's count.
+    for (i, name) in ["carol", "dave", "bob", "erin", "frank"].iter().enumerate() {
+        let password = if i == 2 {
+            password_of("bob")
+        } else {
+            "Winter2026!".to_string()
+        };
+        let (status, _, body) = login_as_from(&app, name, spray, &password).await;
+        let expected = if i == 2 {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{name}: {body}");
+    }
+    // Four refused logins from the address: every username is refused now, right password too,
+    // and no username reached its own limit (3).
+    let answer = login_as_from(&app, "alice", spray, &password_of("alice")).await;
+    assert_throttled(&answer, 599..=600);
+    let answer = login_as_from(&app, "grace", spray, "Winter2026!").await;
+    assert_throttled(&answer, 599..=600);
+    // Another address is not affected.
+    let (status, _, body) =
+        login_as_from(&app, "alice", "203.0.113.5", &password_of("alice")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Issue 10, item 14: 120 concurrent unknown-user logins queued behind one another for seconds.
+/// Past `LOGIN_MAX_HASH_WAIT` of estimated wait, a login is refused before its password check.
+async fn a_login_flood_is_refused_at_once_when_the_password_check_queue_is_long(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    let flood = (0..60).map(|i| {
+        let app = &app;
+        async move {
+            app.send(
+                app.client
+                    .post(app.url("/api/auth/login/"))
+                    .json(&json!({"username": format!("nobody{i}"), "password": "guess-123"})),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let mut refused = 0;
+    for answer in &answers {
+        if answer.0 == StatusCode::TOO_MANY_REQUESTS {
+            assert_throttled(answer, 1..=60);
+            refused += 1;
+        } else {
+            assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{}", answer.2);
+            assert_eq!(
+                serde_json::from_str::<Value>(&answer.2).unwrap(),
+                bad_credentials()
+            );
+        }
+    }
+    assert!(refused > 0, "60 concurrent logins, none refused");
+    assert!(refused < 60, "every login refused");
+    // Once the queue has drained, logins are checked again.
+    let (status, body) = app.login_with("bob", &password_of("bob")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn behind_a_proxy_the_lockout_is_per_forwarded_address(app: TestApp) {
