@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::cache::AuthCache;
 use crate::auth::jwt::JwtKeys;
 use crate::auth::queue::HashQueue;
+use crate::auth::rate::UserRate;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Login password checks waiting or running; refuses logins once the wait is too long.
     pub login_queue: Arc<HashQueue>,
+    /// Ticket creations per user (`TICKET_CREATE_RATE`).
+    pub ticket_create_rate: Arc<UserRate>,
+    /// Comments per user (`COMMENT_RATE`).
+    pub comment_rate: Arc<UserRate>,
 }
 
 impl AppState {
@@ -55,6 +60,8 @@ impl AppState {
                 config.login_lockout,
             )),
             login_queue: Arc::new(HashQueue::new(config.login_max_hash_wait)),
+            ticket_create_rate: Arc::new(UserRate::new(config.ticket_create_rate)),
+            comment_rate: Arc::new(UserRate::new(config.comment_rate)),
             config: Arc::new(config),
         }
     }

@@ -1,11 +1,13 @@
-//! Authentication: tokens (SimpleJWT-compatible), password hashes, login throttling, the cache
-//! of authenticated users and the `AuthUser` type. The request extractor is HTTP's
+//! Authentication: tokens (SimpleJWT-compatible), password hashes, login throttling and the
+//! password-check queue, per-user request rates, the cache of authenticated users and the
+//! `AuthUser` type. The request extractor is HTTP's
 //! (`http::extract`).
 
 pub mod cache;
 pub mod jwt;
 pub mod password;
 pub mod queue;
+pub mod rate;
 pub mod throttle;
 pub mod user;
 

@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod http;
 mod providers;
+mod rates;
 mod reader;
 mod values;
 mod worker;
@@ -14,6 +15,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
+pub use rates::Rate;
 pub use reader::parse_duration;
 pub use values::{ConfigErrors, Environment, LogFormat, Secret};
 pub use worker::WorkerConfig;
@@ -58,6 +60,10 @@ pub struct Config {
     pub twilio: TwilioConfig,
     pub meta: MetaConfig,
     pub worker: WorkerConfig,
+    /// Tickets one user may create (`None`: unlimited; admins are never limited).
+    pub ticket_create_rate: Option<Rate>,
+    /// Comments one user may add (`None`: unlimited; admins are never limited).
+    pub comment_rate: Option<Rate>,
 }
 
 impl Config {
@@ -99,6 +105,7 @@ impl Config {
         let twilio = providers::twilio(&mut r);
         let meta = providers::meta(&mut r);
         let worker = worker::read(&mut r);
+        let rates = rates::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -129,6 +136,8 @@ impl Config {
             twilio,
             meta,
             worker,
+            ticket_create_rate: rates.ticket_create,
+            comment_rate: rates.comment,
         })
     }
 
