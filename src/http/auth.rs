@@ -65,6 +65,7 @@ pub struct RefreshResponse {
              ("no_profile" = (value = json!({"non_field_errors": ["User profile not found. Please contact administrator."]}))),
          )),
         (status = 429, description = "Throttled, before any password check: too many refused logins for this username from this address (`LOGIN_MAX_FAILURES` within `LOGIN_LOCKOUT`), or from this address whatever the usernames (`LOGIN_MAX_FAILURES_PER_ADDRESS`), or the password-check queue would make this login wait longer than `LOGIN_MAX_HASH_WAIT`. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
          body = Detail, example = json!({"detail": "Request was throttled. Expected available in 897 seconds."})),
     ))]
 pub async fn login(

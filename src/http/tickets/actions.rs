@@ -313,6 +313,7 @@ pub async fn reject(
          example = json!({"comment": ["Comment must be at least 3 characters"]})),
         (status = 404, response = TicketNotVisible),
         (status = 429, description = "More comments than `COMMENT_RATE` (default 60/min) from this user, checked first; admins are not limited. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
          body = Detail, example = json!({"detail": "Request was throttled. Expected available in 12 seconds."})),
     ))]
 pub async fn add_comment(

@@ -89,6 +89,7 @@ pub async fn list(
         (status = 403, description = "Developers cannot create tickets", body = Detail,
          example = json!({"detail": "Developers cannot create tickets. Only clients and admins can create tickets."})),
         (status = 429, description = "More tickets than `TICKET_CREATE_RATE` (default 30/min) from this user, checked first; admins are not limited. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
          body = Detail, example = json!({"detail": "Request was throttled. Expected available in 42 seconds."})),
     ))]
 pub async fn create(
