@@ -119,7 +119,7 @@ pub async fn run(
     }
     crate::telemetry::metrics();
     // One LISTEN connection for both: other replicas' steps wake this worker (when it runs
-    // here), and their pushes reach this process's clients.
+    // here), and their pushes (and ends of a user's sessions) reach this process's clients.
     let wake = state.outbox.clone();
     let handlers = crate::db::listen::Handlers {
         wake: state
@@ -127,7 +127,11 @@ pub async fn run(
             .worker
             .enabled
             .then(|| Box::new(move || wake.notify_one()) as crate::db::listen::OnWake),
-        push: Some(Box::new(crate::notify::push::forward(state.push.clone()))),
+        push: Some(Box::new(crate::notify::push::forward(
+            state.push.clone(),
+            state.sessions.clone(),
+            state.auth_cache.clone(),
+        ))),
     };
     crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
     let served = serve(state, listener, shutdown).await;

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::notify::provider::Provider;
 use crate::notify::push::{self, Hub};
+use crate::notify::sessions::Sessions;
 use crate::notify::worker::Health;
 
 /// What every handler shares.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub worker: Arc<Health>,
     /// Real-time pushes of in-app notifications to connected clients.
     pub push: Hub,
+    /// This process's live WebSocket and SSE sessions, by user.
+    pub sessions: Arc<Sessions>,
     pub auth_cache: Arc<AuthCache>,
     pub login_throttle: Arc<LoginThrottle>,
     /// Login password checks waiting or running; refuses logins once the wait is too long.
@@ -53,6 +56,7 @@ impl AppState {
             provider: Arc::new(Provider::from_config(&config)),
             worker: Arc::new(Health::default()),
             push: push::hub(),
+            sessions: Sessions::new(config.max_realtime_sessions_per_user),
             auth_cache: Arc::new(AuthCache::new(config.auth_cache_ttl)),
             login_throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,

@@ -1,6 +1,8 @@
 //! A short-lived cache of authenticated users, so a request costs no extra query for the token's
 //! user. Writes through this process invalidate their entry at once; other replicas see a
-//! deactivation or role change within `AUTH_CACHE_TTL` (default 1 s; 0 turns the cache off).
+//! role change within `AUTH_CACHE_TTL` (default 1 s; 0 turns the cache off), and a
+//! deactivation, deletion or password change as soon as its end of the user's sessions reaches
+//! them (`notify::push::forward`, PostgreSQL), within that TTL at the latest.
 
 use std::collections::HashMap;
 

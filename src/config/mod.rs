@@ -8,6 +8,7 @@ mod http;
 mod providers;
 mod rates;
 mod reader;
+mod realtime;
 mod values;
 mod worker;
 
@@ -56,6 +57,8 @@ pub struct Config {
     /// Serve `/metrics` on this address only (instead of on the main listener).
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub shutdown_grace: Duration,
+    /// Live WebSocket and SSE sessions per user (per replica); a new one ends the oldest.
+    pub max_realtime_sessions_per_user: usize,
     pub whatsapp_provider: WhatsAppProviderKind,
     pub twilio: TwilioConfig,
     pub meta: MetaConfig,
@@ -101,6 +104,7 @@ impl Config {
             "pretty or json",
         );
         let limits = http::limits(&mut r);
+        let max_realtime_sessions_per_user = realtime::max_sessions_per_user(&mut r);
         let whatsapp_provider = providers::kind(&mut r);
         let twilio = providers::twilio(&mut r);
         let meta = providers::meta(&mut r);
@@ -132,6 +136,7 @@ impl Config {
             request_timeout: limits.request_timeout,
             metrics_addr: limits.metrics_addr,
             shutdown_grace: limits.shutdown_grace,
+            max_realtime_sessions_per_user,
             whatsapp_provider,
             twilio,
             meta,

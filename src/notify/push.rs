@@ -1,19 +1,22 @@
-//! Real-time push of in-app (SYSTEM) notifications to connected WebSocket and SSE clients.
-//! On PostgreSQL every replica forwards `NOTIFY` messages to its own clients (`db::listen`), so a
-//! row written by one replica reaches users connected to another; SQLite deployments are one
-//! process.
+//! Real-time push of in-app (SYSTEM) notifications to connected WebSocket and SSE clients, and
+//! the end of a user's sessions when their access ends. On PostgreSQL every replica forwards
+//! `NOTIFY` messages to its own clients (`db::listen`), so a row written by one replica reaches
+//! users connected to another, and a deactivation on one replica closes the user's sessions on
+//! all; SQLite deployments are one process.
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
 
+use crate::auth::cache::AuthCache;
 use crate::db::listen::{self, WAKE_CHANNEL};
 use crate::db::notifications::NewNotification;
 use crate::db::Db;
 use crate::domain::datetime::format_py_iso;
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::workflow::Event;
+use crate::notify::sessions::{Sessions, SessionsEnded};
 
 pub use crate::db::listen::PUSH_CHANNEL;
 /// `NOTIFY` payloads must stay under 8000 bytes.
@@ -27,6 +30,25 @@ pub struct Push {
 }
 
 pub type Hub = broadcast::Sender<Arc<Push>>;
+
+/// A message on `PUSH_CHANNEL`: `{"kind": "push", "recipient": .., "payload": ..}` or
+/// `{"kind": "sessions_ended", "user_id": .., "issued_up_to": .., "why": ..}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Broadcast<'a> {
+    Push(std::borrow::Cow<'a, Push>),
+    SessionsEnded(SessionsEnded),
+}
+
+impl Broadcast<'static> {
+    /// Reads a message; one without `kind` is a push from a replica of the previous version.
+    fn parse(text: &str) -> serde_json::Result<Broadcast<'static>> {
+        serde_json::from_str(text).or_else(|e| match serde_json::from_str::<Push>(text) {
+            Ok(p) => Ok(Broadcast::Push(std::borrow::Cow::Owned(p))),
+            Err(_) => Err(e),
+        })
+    }
+}
 
 pub fn hub() -> Hub {
     broadcast::channel(1024).0
@@ -127,7 +149,7 @@ pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>, wake_workers: bool) 
         }
         let (mut notified, mut local) = (Vec::new(), Vec::new());
         for p in pushes {
-            match serde_json::to_string(&p) {
+            match serde_json::to_string(&Broadcast::Push(std::borrow::Cow::Borrowed(&p))) {
                 Ok(text) if text.len() <= MAX_NOTIFY_BYTES => {
                     messages.push((PUSH_CHANNEL, text));
                     notified.push(p);
@@ -151,12 +173,42 @@ pub async fn publish(db: &Db, hub: &Hub, pushes: Vec<Push>, wake_workers: bool) 
     }
 }
 
-/// What the process's listener does with a push from another replica (or our own, on
-/// PostgreSQL): forwards it to this process's clients.
-pub fn forward(hub: Hub) -> impl Fn(&str) + Send + Sync {
-    move |payload| match serde_json::from_str::<Push>(payload) {
-        Ok(p) => {
-            let _ = hub.send(Arc::new(p));
+/// Ends a user's real-time sessions on every replica, after the commit that ended their
+/// access: here at once, elsewhere through `NOTIFY` (PostgreSQL; this replica hears its own
+/// message too, which then finds nothing left to end).
+pub async fn end_sessions(db: &Db, sessions: &Sessions, ended: SessionsEnded) {
+    sessions.end(&ended);
+    if !db.has_replicas() {
+        return;
+    }
+    let sent = match serde_json::to_string(&Broadcast::SessionsEnded(ended)) {
+        Ok(text) => listen::notify(db, &[(PUSH_CHANNEL, text)])
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = sent {
+        // Other replicas' sessions then last until their tokens expire.
+        tracing::warn!(error = %e, user_id = ended.user_id, "cannot NOTIFY the end of a user's sessions");
+    }
+}
+
+/// What the process's listener does with a message from another replica (or our own, on
+/// PostgreSQL): a push goes to this process's clients; the end of a user's sessions ends them
+/// here and forgets the cached user, so this replica's next request of theirs reads the
+/// database rather than waiting out `AUTH_CACHE_TTL`.
+pub fn forward(
+    hub: Hub,
+    sessions: Arc<Sessions>,
+    auth_cache: Arc<AuthCache>,
+) -> impl Fn(&str) + Send + Sync {
+    move |payload| match Broadcast::parse(payload) {
+        Ok(Broadcast::Push(p)) => {
+            let _ = hub.send(Arc::new(p.into_owned()));
+        }
+        Ok(Broadcast::SessionsEnded(ended)) => {
+            auth_cache.invalidate(ended.user_id);
+            sessions.end(&ended);
         }
         Err(e) => tracing::warn!(error = %e, "malformed push notification ignored"),
     }

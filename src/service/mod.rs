@@ -5,5 +5,6 @@
 
 pub mod login;
 pub mod notifications;
+pub mod realtime;
 pub mod tickets;
 pub mod users;

@@ -1,12 +1,15 @@
 //! Users and their profiles: creating and editing a user together with their profile, password
 //! changes (which revoke the refresh tokens issued before them), activation, deletion, the
-//! listings by role, and a user's update of their own profile.
+//! listings by role, and a user's update of their own profile. A deactivation, a deletion or a
+//! password change also ends the user's real-time sessions on every replica.
 
 use crate::auth::AuthUser;
 use crate::db::{self, users::UserPatch, users::UserRow};
 use crate::domain::datetime::now;
 use crate::domain::user::Role;
 use crate::error::{Error, Result};
+use crate::notify::sessions::AccessEnded;
+use crate::service::realtime::ended_access;
 use crate::state::AppState;
 
 const USERNAME_TAKEN: &str = "A user with that username already exists.";
@@ -157,6 +160,17 @@ pub async fn update(
     };
     db::users::update(&state.db, target.id, &patch, now()).await?;
     state.auth_cache.invalidate(target.id);
+    let ended = if patch.is_active == Some(false) {
+        Some(AccessEnded::Deactivated)
+    } else {
+        patch
+            .password_hash
+            .is_some()
+            .then_some(AccessEnded::PasswordChanged)
+    };
+    if let Some(why) = ended {
+        ended_access(state, target.id, why).await;
+    }
     retrieve(state, target.id).await
 }
 
@@ -168,11 +182,13 @@ pub async fn destroy(state: &AppState, actor: &AuthUser, id: i64) -> Result<()> 
     }
     db::users::delete(&state.db, target.id).await?;
     state.auth_cache.invalidate(target.id);
+    ended_access(state, target.id, AccessEnded::Deleted).await;
     tracing::info!(user_id = target.id, by = actor.id, "user deleted");
     Ok(())
 }
 
-/// Activates or deactivates a user (their tokens stop working at once); nobody deactivates
+/// Activates or deactivates a user (their tokens stop working and their real-time sessions end
+/// at once); nobody deactivates
 /// their own account. Returns the user as they were found.
 pub async fn set_active(
     state: &AppState,
@@ -188,6 +204,9 @@ pub async fn set_active(
     }
     db::users::set_active(&state.db, target.id, active).await?;
     state.auth_cache.invalidate(target.id);
+    if !active {
+        ended_access(state, target.id, AccessEnded::Deactivated).await;
+    }
     Ok(target)
 }
 
@@ -233,6 +252,9 @@ pub async fn update_self(
     };
     db::users::update(&state.db, user.id, &patch, now()).await?;
     state.auth_cache.invalidate(user.id);
+    if patch.password_hash.is_some() {
+        ended_access(state, user.id, AccessEnded::PasswordChanged).await;
+    }
     retrieve(state, user.id).await
 }
 
