@@ -547,6 +547,9 @@ impl Bench {
             .env("SHUTDOWN_GRACE", "5s")
             // Several replicas run at once: none binds the default private metrics port.
             .env("METRICS_ADDR", "off")
+            // One client creates and comments on tickets as fast as it can.
+            .env("TICKET_CREATE_RATE", "off")
+            .env("COMMENT_RATE", "off")
             .stdin(Stdio::null())
             .stdout(file)
             .stderr(file2)

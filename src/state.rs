@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
 use crate::auth::jwt::JwtKeys;
+use crate::auth::queue::HashQueue;
+use crate::auth::rate::UserRate;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
@@ -34,6 +36,12 @@ pub struct AppState {
     pub login_throttle: Arc<LoginThrottle>,
     /// Cancelled when the server shuts down: open event streams and WebSockets end on it.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Login password checks waiting or running; refuses logins once the wait is too long.
+    pub login_queue: Arc<HashQueue>,
+    /// Ticket creations per user (`TICKET_CREATE_RATE`).
+    pub ticket_create_rate: Arc<UserRate>,
+    /// Comments per user (`COMMENT_RATE`).
+    pub comment_rate: Arc<UserRate>,
 }
 
 impl AppState {
@@ -54,8 +62,12 @@ impl AppState {
             auth_cache: Arc::new(AuthCache::new(config.auth_cache_ttl)),
             login_throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
+                config.login_max_failures_per_address,
                 config.login_lockout,
             )),
+            login_queue: Arc::new(HashQueue::new(config.login_max_hash_wait)),
+            ticket_create_rate: Arc::new(UserRate::new(config.ticket_create_rate)),
+            comment_rate: Arc::new(UserRate::new(config.comment_rate)),
             config: Arc::new(config),
             shutdown: tokio_util::sync::CancellationToken::new(),
         }

@@ -5,10 +5,21 @@
 //! them (`notify::push::forward`, PostgreSQL), within that TTL at the latest.
 
 use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::auth::AuthUser;
+
+/// What authentication needs to know of a token's user.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: AuthUser,
+    pub is_active: bool,
+    /// Access tokens issued before this (the last deactivation) are refused.
+    pub access_valid_after: Option<DateTime<Utc>>,
+}
 
 /// Entries beyond this are dropped wholesale; the cache refills from the database.
 const MAX_ENTRIES: usize = 50_000;
@@ -16,7 +27,7 @@ const MAX_ENTRIES: usize = 50_000;
 #[derive(Debug)]
 pub struct AuthCache {
     ttl: Duration,
-    entries: RwLock<HashMap<i64, (AuthUser, bool, Instant)>>,
+    entries: RwLock<HashMap<i64, (Account, Instant)>>,
 }
 
 impl AuthCache {
@@ -27,17 +38,17 @@ impl AuthCache {
         }
     }
 
-    /// The user and whether they are active, if cached and fresh.
-    pub fn get(&self, id: i64) -> Option<(AuthUser, bool)> {
+    /// The user's account, if cached and fresh.
+    pub fn get(&self, id: i64) -> Option<Account> {
         if self.ttl.is_zero() {
             return None;
         }
         let entries = self.entries.read().ok()?;
-        let (user, active, at) = entries.get(&id)?;
-        (at.elapsed() < self.ttl).then(|| (user.clone(), *active))
+        let (account, at) = entries.get(&id)?;
+        (at.elapsed() < self.ttl).then(|| account.clone())
     }
 
-    pub fn put(&self, user: &AuthUser, active: bool) {
+    pub fn put(&self, account: &Account) {
         if self.ttl.is_zero() {
             return;
         }
@@ -45,7 +56,7 @@ impl AuthCache {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(user.id, (user.clone(), active, Instant::now()));
+            entries.insert(account.user.id, (account.clone(), Instant::now()));
         }
     }
 
@@ -62,28 +73,32 @@ mod tests {
     use super::*;
     use crate::domain::user::Role;
 
-    fn user() -> AuthUser {
-        AuthUser {
-            id: 7,
-            username: "u".into(),
-            first_name: String::new(),
-            last_name: String::new(),
-            role: Role::Client,
+    fn user() -> Account {
+        Account {
+            user: AuthUser {
+                id: 7,
+                username: "u".into(),
+                first_name: String::new(),
+                last_name: String::new(),
+                role: Role::Client,
+            },
+            is_active: true,
+            access_valid_after: None,
         }
     }
 
     #[test]
     fn entries_expire_and_invalidate() {
         let c = AuthCache::new(Duration::from_millis(50));
-        c.put(&user(), true);
+        c.put(&user());
         assert!(c.get(7).is_some());
         c.invalidate(7);
         assert!(c.get(7).is_none());
-        c.put(&user(), true);
+        c.put(&user());
         std::thread::sleep(Duration::from_millis(60));
         assert!(c.get(7).is_none());
         let off = AuthCache::new(Duration::ZERO);
-        off.put(&user(), true);
+        off.put(&user());
         assert!(off.get(7).is_none());
     }
 }

@@ -1,9 +1,13 @@
 //! SimpleJWT-compatible HS256 tokens: the claims, order and checks of the original, so tokens it
-//! issued with the same `SECRET_KEY` stay valid here.
+//! issued with the same `SECRET_KEY` stay valid here. Tokens issued here carry one claim more,
+//! `iat_us` (the issue time in microseconds), after SimpleJWT's five: revocation compares it with
+//! the user's revocation instants, so a token issued in the same second as a password change or
+//! a deactivation is told apart. A token without it (the original's) counts as issued at the
+//! start of its `iat` second.
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, TimeZone, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -25,6 +29,31 @@ pub struct Claims {
     /// Written as a string (SimpleJWT >= 5.5); older tokens carry an integer, also accepted.
     #[serde(serialize_with = "ser_user_id", deserialize_with = "de_user_id")]
     pub user_id: i64,
+    /// The issue time in microseconds since the epoch (this server's tokens only; SimpleJWT
+    /// ignores a claim it does not know).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_us: Option<i64>,
+}
+
+impl Claims {
+    /// When the token was issued: `iat_us` when it agrees with `iat`, else the start of the
+    /// `iat` second, the earliest instant it can have been issued at (so a revocation in that
+    /// second refuses it).
+    pub fn issued_at(&self) -> DateTime<Utc> {
+        let second = || Utc.timestamp_opt(self.iat, 0).single();
+        self.iat_us
+            .filter(|us| us.div_euclid(1_000_000) == self.iat)
+            .and_then(|us| Utc.timestamp_micros(us).single())
+            .or_else(second)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    /// When the token expires.
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        Utc.timestamp_opt(self.exp, 0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
 }
 
 fn ser_user_id<S: serde::Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -52,11 +81,14 @@ pub enum TokenError {
     Invalid,
     Expired,
     WrongType,
+    /// Rotated already, or issued before a password change or a deactivation.
+    Blacklisted,
 }
 
 impl TokenError {
-    pub fn message(self) -> &'static str {
+    pub const fn message(self) -> &'static str {
         match self {
+            TokenError::Blacklisted => "Token is blacklisted",
             TokenError::Invalid => "Token is invalid",
             TokenError::Expired => "Token is expired",
             TokenError::WrongType => "Token has wrong type",
@@ -105,7 +137,8 @@ impl JwtKeys {
         user_id: i64,
         token_type: TokenType,
     ) -> Result<Issued, jsonwebtoken::errors::Error> {
-        let now = Utc::now().timestamp();
+        let issued_at = crate::domain::datetime::now();
+        let now = issued_at.timestamp();
         let lifetime = match token_type {
             TokenType::Access => self.access_lifetime,
             TokenType::Refresh => self.refresh_lifetime,
@@ -116,6 +149,7 @@ impl JwtKeys {
             iat: now,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             user_id,
+            iat_us: Some(issued_at.timestamp_micros()),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
         Ok(Issued { token, claims })
@@ -165,9 +199,31 @@ mod tests {
             text.starts_with("{\"token_type\":\"access\",\"exp\":"),
             "{text}"
         );
-        assert!(text.ends_with(",\"user_id\":\"4\"}"), "{text}");
+        assert!(text.contains(",\"user_id\":\"4\",\"iat_us\":"), "{text}");
         assert_eq!(t.claims.jti.len(), 32);
         assert_eq!(k.verify(&t.token, TokenType::Access).unwrap().user_id, 4);
+    }
+
+    #[test]
+    fn issue_time_has_microseconds_and_the_original_tokens_count_from_their_second() {
+        let t = keys().issue(4, TokenType::Access).unwrap();
+        let us = t.claims.iat_us.unwrap();
+        assert_eq!(us.div_euclid(1_000_000), t.claims.iat);
+        assert_eq!(t.claims.issued_at().timestamp_micros(), us);
+        let original = Claims {
+            iat_us: None,
+            ..t.claims.clone()
+        };
+        assert_eq!(
+            original.issued_at().timestamp_micros(),
+            t.claims.iat * 1_000_000
+        );
+        // An `iat_us` that contradicts `iat` is ignored.
+        let odd = Claims {
+            iat_us: Some(us + 5_000_000),
+            ..t.claims
+        };
+        assert_eq!(odd.issued_at(), original.issued_at());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The authentication section: the signing key, token lifetimes, the user cache and the login
-//! lockout.
+//! The authentication section: the signing key, token lifetimes, the user cache, the login
+//! lockouts and the bound on the password-check queue.
 
 use std::time::Duration;
 
@@ -14,6 +14,8 @@ pub(super) struct Auth {
     pub auth_cache_ttl: Duration,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
+    pub login_max_failures_per_address: u32,
+    pub login_max_hash_wait: Duration,
 }
 
 pub(super) fn read(r: &mut Reader, environment: Environment) -> Auth {
@@ -45,6 +47,15 @@ pub(super) fn read(r: &mut Reader, environment: Environment) -> Auth {
         auth_cache_ttl,
         login_max_failures: r.parse("LOGIN_MAX_FAILURES", 10u32, "a whole number"),
         login_lockout: r.duration("LOGIN_LOCKOUT", Duration::from_secs(900)),
+        login_max_failures_per_address: r.parse(
+            "LOGIN_MAX_FAILURES_PER_ADDRESS",
+            20u32,
+            "a whole number",
+        ),
+        login_max_hash_wait: match r.raw("LOGIN_MAX_HASH_WAIT").as_deref() {
+            Some("0") => Duration::ZERO,
+            _ => r.duration("LOGIN_MAX_HASH_WAIT", Duration::from_secs(2)),
+        },
     }
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod database;
 mod http;
 mod providers;
+mod rates;
 mod reader;
 mod realtime;
 mod values;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
+pub use rates::Rate;
 pub use reader::parse_duration;
 pub use values::{ConfigErrors, Environment, LogFormat, Secret};
 pub use worker::WorkerConfig;
@@ -40,6 +42,10 @@ pub struct Config {
     pub login_max_failures: u32,
     /// How long a lockout lasts after the last refused login.
     pub login_lockout: Duration,
+    /// Refused logins from one address, across usernames, before it is locked out (0: never).
+    pub login_max_failures_per_address: u32,
+    /// A login whose password check would wait longer than this is refused with 429 (0: never).
+    pub login_max_hash_wait: Duration,
     /// How many proxies in front of us append to `X-Forwarded-For`; 0 trusts none of it.
     pub trusted_proxy_hops: usize,
     pub cors_allowed_origins: Vec<String>,
@@ -64,6 +70,10 @@ pub struct Config {
     pub twilio: TwilioConfig,
     pub meta: MetaConfig,
     pub worker: WorkerConfig,
+    /// Tickets one user may create (`None`: unlimited; admins are never limited).
+    pub ticket_create_rate: Option<Rate>,
+    /// Comments one user may add (`None`: unlimited; admins are never limited).
+    pub comment_rate: Option<Rate>,
 }
 
 impl Config {
@@ -109,6 +119,7 @@ impl Config {
         let twilio = providers::twilio(&mut r);
         let meta = providers::meta(&mut r);
         let worker = worker::read(&mut r);
+        let rates = rates::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -123,6 +134,8 @@ impl Config {
             auth_cache_ttl: auth.auth_cache_ttl,
             login_max_failures: auth.login_max_failures,
             login_lockout: auth.login_lockout,
+            login_max_failures_per_address: auth.login_max_failures_per_address,
+            login_max_hash_wait: auth.login_max_hash_wait,
             trusted_proxy_hops,
             cors_allowed_origins,
             default_phone_region,
@@ -141,6 +154,8 @@ impl Config {
             twilio,
             meta,
             worker,
+            ticket_create_rate: rates.ticket_create,
+            comment_rate: rates.comment,
         })
     }
 

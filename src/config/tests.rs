@@ -135,3 +135,18 @@ fn every_variable_is_documented() {
         assert!(missing.is_empty(), "{file} does not mention {missing:?}");
     }
 }
+
+#[test]
+fn login_abuse_limits_default_and_turn_off_with_zero() {
+    let c = cfg(&[]).unwrap();
+    assert_eq!(c.login_max_failures_per_address, 20);
+    assert_eq!(c.login_max_hash_wait, Duration::from_secs(2));
+    let c = cfg(&[
+        ("LOGIN_MAX_FAILURES_PER_ADDRESS", "0"),
+        ("LOGIN_MAX_HASH_WAIT", "0"),
+    ])
+    .unwrap();
+    assert_eq!(c.login_max_failures_per_address, 0);
+    assert_eq!(c.login_max_hash_wait, Duration::ZERO);
+    assert!(cfg(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "many")]).is_err());
+}

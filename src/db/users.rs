@@ -23,8 +23,10 @@ pub struct AuthRow {
     pub is_active: bool,
     #[sqlx(try_from = "String")]
     pub role: Role,
-    /// Refresh tokens issued before this (a password change) are refused.
+    /// Refresh tokens issued before this (a password change or a deactivation) are refused.
     pub tokens_valid_after: Option<DateTime<Utc>>,
+    /// Access tokens issued before this (a deactivation) are refused, even after a re-activation.
+    pub access_valid_after: Option<DateTime<Utc>>,
 }
 
 /// A user with their profile.
@@ -81,8 +83,8 @@ macro_rules! user_page_select {
 }
 
 pub async fn auth_user(db: &Db, id: i64) -> Result<Option<AuthRow>, sqlx::Error> {
-    const SQL: &str = "SELECT u.id, u.username, u.first_name, u.last_name, u.is_active, p.role, u.tokens_valid_after \
-                       FROM users u JOIN user_profiles p ON p.user_id = u.id WHERE u.id = $1";
+    const SQL: &str = "SELECT u.id, u.username, u.first_name, u.last_name, u.is_active, p.role, u.tokens_valid_after, \
+                       u.access_valid_after FROM users u JOIN user_profiles p ON p.user_id = u.id WHERE u.id = $1";
     on_db!(db, p => sqlx::query_as(SQL).bind(id).fetch_optional(p).await)
 }
 
@@ -198,32 +200,55 @@ pub async fn update(
     patch: &UserPatch,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    // A new password revokes the refresh tokens issued before it.
     const USER: &str =
         "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
                         last_name = COALESCE($3, last_name), is_active = COALESCE($4, is_active), \
                         password = COALESCE($5, password), \
-                        tokens_valid_after = CASE WHEN $5 IS NULL THEN tokens_valid_after ELSE $7 END WHERE id = $6";
+                        tokens_valid_after = COALESCE($7, tokens_valid_after), \
+                        access_valid_after = COALESCE($8, access_valid_after) WHERE id = $6";
     const PROFILE: &str = "UPDATE user_profiles SET role = COALESCE($1, role), phone_number = COALESCE($2, phone_number), \
                            whatsapp_number = COALESCE($3, whatsapp_number), department = COALESCE($4, department), \
                            updated_at = $5 WHERE user_id = $6";
+    // A new password revokes the refresh tokens issued before it; a deactivation revokes every
+    // token issued before it.
+    let deactivated = patch.is_active == Some(false);
+    let refresh_revoked = (patch.password_hash.is_some() || deactivated).then_some(now);
+    let access_revoked = deactivated.then_some(now);
     let mut tx = db.begin().await?;
     on_tx!(&mut tx, c => {
+        // The user row first: it is the lock a concurrent refresh of their token waits on.
         sqlx::query(USER)
             .bind(&patch.email).bind(&patch.first_name).bind(&patch.last_name)
-            .bind(patch.is_active).bind(&patch.password_hash).bind(id).bind(now)
+            .bind(patch.is_active).bind(&patch.password_hash).bind(id)
+            .bind(refresh_revoked).bind(access_revoked)
             .execute(&mut *c).await?;
         sqlx::query(PROFILE)
             .bind(patch.role.map(Role::as_str)).bind(&patch.phone_number).bind(&patch.whatsapp_number)
             .bind(&patch.department).bind(now).bind(id)
             .execute(&mut *c).await?;
+        if refresh_revoked.is_some() {
+            sqlx::query(super::tokens::BLACKLIST_ALL_OF_USER).bind(id).bind(now).execute(&mut *c).await?;
+        }
     });
     tx.commit().await
 }
 
+/// Activates or deactivates a user. A deactivation revokes every token issued before it, so a
+/// re-activation does not bring back the sessions it ended.
 pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), sqlx::Error> {
-    crate::on_write!(db.write().await, p => sqlx::query("UPDATE users SET is_active = $1 WHERE id = $2").bind(active).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    const SQL: &str = "UPDATE users SET is_active = $1, \
+                       tokens_valid_after = COALESCE($3, tokens_valid_after), \
+                       access_valid_after = COALESCE($3, access_valid_after) WHERE id = $2";
+    let now = crate::domain::datetime::now();
+    let revoked = (!active).then_some(now);
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, c => {
+        sqlx::query(SQL).bind(active).bind(id).bind(revoked).execute(&mut *c).await?;
+        if revoked.is_some() {
+            sqlx::query(super::tokens::BLACKLIST_ALL_OF_USER).bind(id).bind(now).execute(&mut *c).await?;
+        }
+    });
+    tx.commit().await
 }
 
 /// Deletes the user; the schema cascades to their profile, tickets, history, uploads and

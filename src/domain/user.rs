@@ -1,5 +1,7 @@
-//! User roles: the three values of `core_userprofile.role` and their display labels.
+//! User roles (the three values of `core_userprofile.role` and their display labels) and the
+//! rule that revokes a token issued before a password change or a deactivation.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A user's role: `CLIENT` (Client), `ADMIN` (Admin), `SUPPORT` (Developer).
@@ -44,9 +46,25 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// Whether a token issued at `issued_at` is revoked by `valid_after` (the user's last password
+/// change or deactivation): it is when it was issued strictly before that instant.
+pub fn revoked(issued_at: DateTime<Utc>, valid_after: Option<DateTime<Utc>>) -> bool {
+    valid_after.is_some_and(|t| issued_at < t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_revoked_only_when_issued_before_the_instant() {
+        let t = chrono::Utc::now();
+        let us = chrono::Duration::microseconds(1);
+        assert!(revoked(t - us, Some(t)));
+        assert!(!revoked(t, Some(t)));
+        assert!(!revoked(t + us, Some(t)));
+        assert!(!revoked(t - us, None));
+    }
 
     #[test]
     fn parse_is_exact_and_case_sensitive() {

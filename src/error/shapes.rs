@@ -40,7 +40,8 @@ pub struct TokenMessage {
     pub token_class: String,
     #[schema(example = "access")]
     pub token_type: String,
-    /// `Token is invalid`, `Token is expired` or `Token has wrong type`.
+    /// `Token is invalid`, `Token is expired`, `Token has wrong type` or `Token is blacklisted`
+    /// (issued before a deactivation).
     #[schema(example = "Token is invalid")]
     pub message: String,
 }

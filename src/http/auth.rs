@@ -73,7 +73,8 @@ pub struct RefreshResponse {
              ("missing_fields" = (value = json!({"username": ["This field is required."], "password": ["This field is required."]}))),
              ("no_profile" = (value = json!({"non_field_errors": ["User profile not found. Please contact administrator."]}))),
          )),
-        (status = 429, description = "Too many refused logins for this username from this address (`LOGIN_MAX_FAILURES` within `LOGIN_LOCKOUT`); `Retry-After` gives the seconds to wait",
+        (status = 429, description = "Throttled, before any password check: too many refused logins for this username from this address (`LOGIN_MAX_FAILURES` within `LOGIN_LOCKOUT`), or from this address whatever the usernames (`LOGIN_MAX_FAILURES_PER_ADDRESS`), or the password-check queue would make this login wait longer than `LOGIN_MAX_HASH_WAIT`. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
          body = Detail, example = json!({"detail": "Request was throttled. Expected available in 897 seconds."})),
     ))]
 pub async fn login(
@@ -107,7 +108,7 @@ pub async fn login(
         (status = 200, description = "New tokens", body = RefreshResponse),
         (status = 400, description = "`refresh` missing", body = FieldErrors,
          example = json!({"refresh": ["This field is required."]})),
-        (status = 401, description = "Invalid, expired, wrong-type or blacklisted token (rotated already, or issued before the user's last password change), or an inactive user",
+        (status = 401, description = "Invalid, expired, wrong-type or blacklisted token (rotated already, or issued before the user's last password change or deactivation), or an inactive user",
          content(
              (RefreshRefused = "application/json", examples(
                  ("invalid" = (value = json!({"detail": "Token is invalid", "code": "token_not_valid"}))),

@@ -4,13 +4,14 @@
 
 use std::net::IpAddr;
 
-use chrono::{TimeZone, Utc};
-
+use crate::auth::cache::Account;
 use crate::auth::jwt::{Claims, TokenError, TokenType};
 use crate::auth::password::Verification;
 use crate::auth::AuthUser;
+use crate::db::tokens::Rotation;
 use crate::db::{self, users::UserRow};
 use crate::domain::datetime::now;
+use crate::domain::user::revoked;
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
@@ -35,42 +36,46 @@ fn issued(c: &Claims) -> db::tokens::Issued<'_> {
     db::tokens::Issued {
         user_id: c.user_id,
         jti: &c.jti,
-        created_at: Utc
-            .timestamp_opt(c.iat, 0)
-            .single()
-            .unwrap_or_else(Utc::now),
-        expires_at: Utc
-            .timestamp_opt(c.exp, 0)
-            .single()
-            .unwrap_or_else(Utc::now),
+        created_at: c.issued_at(),
+        expires_at: c.expires_at(),
     }
 }
 
-/// Checks the credentials. The throttle is asked first, so a locked-out caller costs no hash;
-/// an unknown user costs the same time as a wrong password.
+/// Checks the credentials. The throttle (per username and address, per address) and the
+/// password-check queue are asked first, so a refused caller costs no hash; an unknown user
+/// costs the same time as a wrong password.
 async fn verify(
     state: &AppState,
     username: &str,
     password: &str,
     ip: Option<IpAddr>,
 ) -> Result<(i64, Verification)> {
-    let throttle = &state.login_throttle;
-    if let Err(wait) = throttle.check(username, ip) {
-        return Err(Error::Throttled(wait.as_secs_f64().ceil() as u64));
-    }
+    let throttled = |wait: std::time::Duration| Error::Throttled(wait.as_secs_f64().ceil() as u64);
+    let attempt = state
+        .login_throttle
+        .begin(username, ip)
+        .map_err(throttled)?;
+    let place = state.login_queue.admit().map_err(|wait| {
+        tracing::warn!(
+            wait_ms = wait.as_millis() as u64,
+            "login refused: the password-check queue is full"
+        );
+        throttled(wait)
+    })?;
     let found = db::users::login_lookup(&state.db, username).await?;
-    let verdict = crate::auth::verify_password(
-        password.to_string(),
-        found.as_ref().map(|(_, hash, _)| hash.clone()),
-    )
-    .await;
+    let verdict = place
+        .verify(
+            password.to_string(),
+            found.as_ref().map(|(_, hash, _)| hash.clone()),
+        )
+        .await;
     match found {
         Some((user_id, _, true)) if verdict != Verification::Invalid => {
-            throttle.succeeded(username, ip);
+            attempt.succeeded();
             Ok((user_id, verdict))
         }
         _ => {
-            if throttle.failed(username, ip) {
+            if attempt.failed() {
                 tracing::warn!(username = %username, ip = ?ip, lockout_s = state.config.login_lockout.as_secs(),
                     "login locked out after {} refused attempts", state.config.login_max_failures);
             }
@@ -126,35 +131,32 @@ fn refresh_error(e: TokenError) -> Error {
 }
 
 const BLACKLISTED: Error = Error::TokenRefused {
-    detail: "Token is blacklisted",
+    detail: TokenError::Blacklisted.message(),
     code: "token_not_valid",
 };
 
+const NO_ACTIVE_ACCOUNT: Error =
+    Error::CredentialsRefused("No active account found for the given token.");
+
 /// Exchanges a refresh token for a new pair. Refused: a bad token, one already rotated, one
-/// issued before the user's last password change, or an inactive or deleted user.
+/// issued before the user's last password change or deactivation (to the microsecond for this
+/// server's tokens, see `auth::jwt`), or an inactive or deleted user.
 pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens> {
     let claims = state
         .jwt
         .verify(token, TokenType::Refresh)
         .map_err(refresh_error)?;
-    if db::tokens::is_blacklisted(&state.db, &claims.jti).await? {
+    // An inactive user's tokens are all blacklisted (the deactivation did it); the contract's
+    // answer for them names the account. The original answered 500 for a deleted user; both
+    // cases get its inactive answer.
+    let user = match db::users::auth_user(&state.db, claims.user_id).await? {
+        Some(u) if u.is_active => u,
+        _ => return Err(NO_ACTIVE_ACCOUNT),
+    };
+    if revoked(claims.issued_at(), user.tokens_valid_after)
+        || db::tokens::is_blacklisted(&state.db, &claims.jti).await?
+    {
         return Err(BLACKLISTED);
-    }
-    match db::users::auth_user(&state.db, claims.user_id).await? {
-        // Issued before a password change (to the second: a login in the same second stays valid).
-        Some(u)
-            if u.tokens_valid_after
-                .is_some_and(|t| claims.iat < t.timestamp()) =>
-        {
-            return Err(BLACKLISTED)
-        }
-        Some(u) if u.is_active => {}
-        // The original answered 500 for a deleted user; both cases get its inactive answer.
-        _ => {
-            return Err(Error::CredentialsRefused(
-                "No active account found for the given token.",
-            ))
-        }
     }
     let new_refresh = state
         .jwt
@@ -164,30 +166,33 @@ pub async fn refresh(state: &AppState, token: &str) -> Result<Tokens> {
         .jwt
         .issue(claims.user_id, TokenType::Access)
         .map_err(Error::internal)?;
-    let rotated = db::tokens::rotate(
+    // The checks above answer most refusals without a write; the rotation repeats them under the
+    // user row's lock, against a concurrent password change or deactivation.
+    match db::tokens::rotate(
         &state.db,
         &issued(&claims),
         &issued(&new_refresh.claims),
         now(),
     )
-    .await?;
-    if !rotated {
-        return Err(BLACKLISTED);
+    .await?
+    {
+        Rotation::Rotated => Ok(Tokens {
+            access: access.token,
+            refresh: new_refresh.token,
+        }),
+        Rotation::Blacklisted => Err(BLACKLISTED),
+        Rotation::NoActiveUser => Err(NO_ACTIVE_ACCOUNT),
     }
-    Ok(Tokens {
-        access: access.token,
-        refresh: new_refresh.token,
-    })
 }
 
 /// Authenticates an access token: signature, expiry and type, then an existing, active user
-/// (from the short-lived cache when fresh).
+/// (from the short-lived cache when fresh) who has not been deactivated since it was issued.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
     let claims = state
         .jwt
         .verify(token, TokenType::Access)
         .map_err(|e| Error::InvalidAccessToken(e.message()))?;
-    let (user, active) = match state.auth_cache.get(claims.user_id) {
+    let account = match state.auth_cache.get(claims.user_id) {
         Some(hit) => hit,
         None => {
             let row = db::users::auth_user(&state.db, claims.user_id)
@@ -196,22 +201,30 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<AuthUser> {
                     detail: "User not found",
                     code: "user_not_found",
                 })?;
-            let user = AuthUser {
-                id: row.id,
-                username: row.username,
-                first_name: row.first_name,
-                last_name: row.last_name,
-                role: row.role,
+            let account = Account {
+                user: AuthUser {
+                    id: row.id,
+                    username: row.username,
+                    first_name: row.first_name,
+                    last_name: row.last_name,
+                    role: row.role,
+                },
+                is_active: row.is_active,
+                access_valid_after: row.access_valid_after,
             };
-            state.auth_cache.put(&user, row.is_active);
-            (user, row.is_active)
+            state.auth_cache.put(&account);
+            account
         }
     };
-    if !active {
+    if !account.is_active {
         return Err(Error::TokenRefused {
             detail: "User is inactive",
             code: "user_inactive",
         });
     }
-    Ok(user)
+    // Issued before a deactivation: a re-activation does not bring it back.
+    if revoked(claims.issued_at(), account.access_valid_after) {
+        return Err(Error::InvalidAccessToken(TokenError::Blacklisted.message()));
+    }
+    Ok(account.user)
 }

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::auth::rate::UserRate;
 use crate::auth::AuthUser;
 use crate::db::tickets::{
     self as store, AttachmentRow, HistoryRow, ListFilter, NewAttachment, NewTicket, Scope,
@@ -110,6 +111,28 @@ pub struct NewTicketInput {
 pub struct Created {
     pub id: i64,
     pub ticket: NewTicket,
+}
+
+/// DRF's `UserRateThrottle`: a client or developer creating tickets or adding comments faster
+/// than `TICKET_CREATE_RATE` / `COMMENT_RATE` is refused with 429 before anything else is read.
+/// Admins are not limited: they are the operators, who may file tickets for callers in bulk, and
+/// whose account can do far worse than send messages.
+fn within_rate(rate: &UserRate, user: &AuthUser) -> Result<()> {
+    if user.is_admin() {
+        return Ok(());
+    }
+    rate.allow(user.id)
+        .map_err(|wait| Error::Throttled(wait.as_secs_f64().ceil() as u64))
+}
+
+/// Counts a ticket creation against the caller's `TICKET_CREATE_RATE`.
+pub fn check_create_rate(state: &AppState, user: &AuthUser) -> Result<()> {
+    within_rate(&state.ticket_create_rate, user)
+}
+
+/// Counts a comment against the caller's `COMMENT_RATE`.
+pub fn check_comment_rate(state: &AppState, user: &AuthUser) -> Result<()> {
+    within_rate(&state.comment_rate, user)
 }
 
 /// Creates a ticket (CLIENT or ADMIN) and notifies the admins once it is committed.

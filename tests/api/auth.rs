@@ -50,6 +50,9 @@ on_both_databases!(
     token_minted_like_the_original_is_accepted,
     a_password_change_revokes_earlier_refresh_tokens,
     other_account_changes_keep_refresh_tokens,
+    the_originals_tokens_issued_before_a_revocation_are_refused,
+    a_refresh_token_from_the_second_of_a_later_password_change_is_refused,
+    tokens_from_the_second_of_a_deactivation_stay_refused_after_reactivation,
 );
 
 fn three_failures(c: &mut Config) {
@@ -67,6 +70,17 @@ fn three_failures_behind_a_proxy(c: &mut Config) {
     c.trusted_proxy_hops = 1;
 }
 
+fn spraying_limits_behind_a_proxy(c: &mut Config) {
+    three_failures_behind_a_proxy(c);
+    c.login_max_failures_per_address = 4;
+}
+
+/// No per-address limit, so only the queue bound refuses; a wait of 100 ms at most.
+fn short_hash_queue(c: &mut Config) {
+    c.login_max_failures_per_address = 0;
+    c.login_max_hash_wait = Duration::from_millis(100);
+}
+
 fn one_second_tokens(c: &mut Config) {
     c.access_token_lifetime = Duration::from_secs(1);
     c.refresh_token_lifetime = Duration::from_secs(1);
@@ -76,6 +90,8 @@ on_both_databases!(config = one_second_tokens; expired_access_and_refresh_tokens
 on_both_databases!(config = three_failures; repeated_refused_logins_are_throttled_per_username);
 on_both_databases!(config = three_failures_one_second; a_lockout_ends_and_a_success_clears_the_count);
 on_both_databases!(config = three_failures_behind_a_proxy; behind_a_proxy_the_lockout_is_per_forwarded_address);
+on_both_databases!(config = spraying_limits_behind_a_proxy; password_spraying_from_one_address_is_throttled);
+on_both_databases!(config = short_hash_queue; a_login_flood_is_refused_at_once_when_the_password_check_queue_is_long);
 
 fn access_token_error(message: &str) -> Value {
     json!({
@@ -502,12 +518,19 @@ async fn token_of_a_deactivated_user_is_user_inactive(app: TestApp) {
         body,
         json!({"detail": "User is inactive", "code": "user_inactive"})
     );
-    // Reactivated, the same token works again: access tokens are never revoked.
+    // Reactivated, the token issued before the deactivation stays refused (issue 10, item 13);
+    // a new login works.
     let (status, _) = app
         .post(&format!("/api/users/{id}/activate/"), &admin, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = app.get("/api/profiles/", &token).await;
+    let (status, body) = app.get("/api/profiles/", &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, access_token_error("Token is blacklisted"));
+    let fresh = app.login("alice").await;
+    let (status, _) = app
+        .get("/api/profiles/", fresh["access"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -574,9 +597,16 @@ async fn login_tokens_carry_simplejwt_claims(app: TestApp) {
         let text = claims_text(login[kind].as_str().unwrap());
         let claims: Value = serde_json::from_str(&text).unwrap();
         let keys = crate::common::keys(&claims);
+        // SimpleJWT's five in its order, then the issue time in microseconds (ignored by
+        // SimpleJWT, used for revocation here).
         assert_eq!(
             keys,
-            ["token_type", "exp", "iat", "jti", "user_id"],
+            ["token_type", "exp", "iat", "jti", "user_id", "iat_us"],
+            "{text}"
+        );
+        assert_eq!(
+            claims["iat_us"].as_i64().unwrap().div_euclid(1_000_000),
+            claims["iat"].as_i64().unwrap(),
             "{text}"
         );
         assert_eq!(claims["token_type"], kind);
@@ -602,34 +632,79 @@ async fn login_tokens_carry_simplejwt_claims(app: TestApp) {
     assert_ne!(jtis[0], jtis[1]);
 }
 
+/// A token signed with the app's key the way the original signs (PyJWT's header, no `iat_us`).
+fn sign_like_the_original(app: &TestApp, claims: Value) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let secret = app.state.config.secret_key.expose().to_string();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let head = b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let body = b64.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    format!("{head}.{body}.{}", b64.encode(mac.finalize().into_bytes()))
+}
+
 /// A token signed with the same key by the original (integer `user_id`, PyJWT's header order).
 async fn token_minted_like_the_original_is_accepted(app: TestApp) {
     let id = app.create_user("alice", Role::Client).await;
     let now = chrono::Utc::now().timestamp();
-    let secret = app.state.config.secret_key.expose().to_string();
-    let sign = |claims: Value| {
-        use base64::Engine as _;
-        use hmac::Mac as _;
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let head = b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
-        let body = b64.encode(claims.to_string());
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-        mac.update(format!("{head}.{body}").as_bytes());
-        format!("{head}.{body}.{}", b64.encode(mac.finalize().into_bytes()))
-    };
-    let access = sign(
+    let access = sign_like_the_original(
+        &app,
         json!({"token_type": "access", "exp": now + 60, "iat": now, "jti": "a".repeat(32), "user_id": id}),
     );
     let (status, page) = app.get("/api/profiles/", &access).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["results"][0]["username"], "alice");
     // A refresh token the original issued has no outstanding row here yet; it rotates once.
-    let refresh = sign(
+    let refresh = sign_like_the_original(
+        &app,
         json!({"token_type": "refresh", "exp": now + 60, "iat": now, "jti": "b".repeat(32), "user_id": id.to_string()}),
     );
     let (status, body) = app.refresh(&refresh).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = app.refresh(&refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+}
+
+/// The original's tokens carry no `iat_us`: issued before a password change or a deactivation
+/// (in an earlier second), they are refused like this server's.
+async fn the_originals_tokens_issued_before_a_revocation_are_refused(app: TestApp) {
+    let (_, admin) = app.user_token("admin", Role::Admin).await;
+    let id = app.create_user("alice", Role::Client).await;
+    let earlier = chrono::Utc::now().timestamp() - 5;
+    let token = |kind: &str, jti: char| {
+        sign_like_the_original(
+            &app,
+            json!({"token_type": kind, "exp": earlier + 600, "iat": earlier, "jti": jti.to_string().repeat(32), "user_id": id.to_string()}),
+        )
+    };
+    let (access, refresh, other_refresh) = (
+        token("access", 'a'),
+        token("refresh", 'b'),
+        token("refresh", 'c'),
+    );
+    let password = json!({"password": "reset-by-admin-1", "password_confirm": "reset-by-admin-1"});
+    let (status, body) = app
+        .patch(&format!("/api/users/{id}/"), &admin, password)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.refresh(&refresh).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+    // A password change leaves access tokens alone; a deactivation does not.
+    assert_eq!(app.get("/api/profiles/", &access).await.0, StatusCode::OK);
+    for action in ["deactivate", "activate"] {
+        let (status, _) = app
+            .post(&format!("/api/users/{id}/{action}/"), &admin, json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, body) = app.get("/api/profiles/", &access).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body, access_token_error("Token is blacklisted"));
+    let (status, body) = app.refresh(&other_refresh).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body, token_not_valid("Token is blacklisted"));
 }
@@ -704,6 +779,91 @@ async fn other_account_changes_keep_refresh_tokens(app: TestApp) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+fn iat(token: &str) -> i64 {
+    let claims: Value = serde_json::from_str(&claims_text(token)).unwrap();
+    claims["iat"].as_i64().unwrap()
+}
+
+/// Bob logs in and then `change` runs, both within one second of the clock (tried again, with a
+/// fresh login, when the second ran out in between). Returns the login's body and the change's.
+async fn login_then_in_the_same_second<F, Fut, T>(
+    app: &TestApp,
+    password: &str,
+    change: F,
+) -> (Value, T)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    for _ in 0..10 {
+        next_second().await;
+        let (status, login) = app.login_with("bob", password).await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        let changed = change().await;
+        if iat(login["refresh"].as_str().unwrap()) == chrono::Utc::now().timestamp() {
+            return (login, changed);
+        }
+    }
+    panic!("a login and a change never fell within one second");
+}
+
+/// Issue 10, item 13: revocation was to the second, so a token issued earlier in the same second
+/// as a password change still refreshed.
+async fn a_refresh_token_from_the_second_of_a_later_password_change_is_refused(app: TestApp) {
+    let (_, admin) = app.user_token("admin", Role::Admin).await;
+    let id = app.create_user("bob", Role::Client).await;
+    let path = format!("/api/users/{id}/");
+    let reset = json!({"password": "reset-by-admin-1", "password_confirm": "reset-by-admin-1"});
+    assert_eq!(
+        app.patch(&path, &admin, reset.clone()).await.0,
+        StatusCode::OK
+    );
+    // Setting the same password again is a change all the same.
+    let (app_, admin_, path_, reset_) = (&app, &admin, &path, &reset);
+    let (before, ()) =
+        login_then_in_the_same_second(&app, "reset-by-admin-1", move || async move {
+            let (status, body) = app_.patch(path_, admin_, reset_.clone()).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        })
+        .await;
+    let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+}
+
+/// Issue 10, item 13: access and refresh tokens issued before a deactivation stay refused after a
+/// re-activation, even within one second; a login after the re-activation in that second works.
+async fn tokens_from_the_second_of_a_deactivation_stay_refused_after_reactivation(app: TestApp) {
+    let (_, admin) = app.user_token("admin", Role::Admin).await;
+    let id = app.create_user("bob", Role::Client).await;
+    let (app_, admin_) = (&app, &admin);
+    // The new login comes after the re-activation, in the same second as the old one.
+    let (before, after) =
+        login_then_in_the_same_second(&app, &password_of("bob"), move || async move {
+            for action in ["deactivate", "activate"] {
+                let (status, body) = app_
+                    .post(&format!("/api/users/{id}/{action}/"), admin_, json!({}))
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+            }
+            app_.login("bob").await
+        })
+        .await;
+    let (status, body) = app
+        .get("/api/profiles/", before["access"].as_str().unwrap())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, access_token_error("Token is blacklisted"));
+    let (status, body) = app.refresh(before["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body, token_not_valid("Token is blacklisted"));
+    let access = after["access"].as_str().unwrap();
+    assert_eq!(iat(access), iat(before["access"].as_str().unwrap()));
+    assert_eq!(app.get("/api/profiles/", access).await.0, StatusCode::OK);
+    let (status, body) = app.refresh(after["refresh"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 fn bad_credentials() -> Value {
     json!({"non_field_errors": ["Unable to log in with provided credentials."]})
 }
@@ -766,14 +926,107 @@ async fn a_lockout_ends_and_a_success_clears_the_count(app: TestApp) {
 }
 
 async fn login_from(app: &TestApp, forwarded_for: &str, password: &str) -> StatusCode {
+    login_as_from(app, "bob", forwarded_for, password).await.0
+}
+
+async fn login_as_from(
+    app: &TestApp,
+    username: &str,
+    forwarded_for: &str,
+    password: &str,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
     app.send(
         app.client
             .post(app.url("/api/auth/login/"))
             .header("X-Forwarded-For", forwarded_for)
-            .json(&json!({"username": "bob", "password": password})),
+            .json(&json!({"username": username, "password": password})),
     )
     .await
-    .0
+}
+
+/// Asserts DRF's throttled answer with a `Retry-After` in `range`; returns the wait.
+fn assert_throttled(
+    (status, headers, text): &(StatusCode, reqwest::header::HeaderMap, String),
+    range: std::ops::RangeInclusive<u64>,
+) -> u64 {
+    assert_eq!(*status, StatusCode::TOO_MANY_REQUESTS, "{text}");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(range.contains(&wait), "{wait}");
+    let body: Value = serde_json::from_str(text).unwrap();
+    let unit = if wait == 1 { "second" } else { "seconds" };
+    assert_eq!(
+        body,
+        json!({"detail": format!("Request was throttled. Expected available in {wait} {unit}.")})
+    );
+    wait
+}
+
+/// Issue 10, item 14: 30 usernames from one address were never throttled.
+async fn password_spraying_from_one_address_is_throttled(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    app.create_user("alice", Role::Client).await;
+    let spray = "198.51.100.66";
+    // A success in between does not reset the address's count.
+    for (i, name) in ["carol", "dave", "bob", "erin", "frank"].iter().enumerate() {
+        let password = if i == 2 {
+            password_of("bob")
+        } else {
+            "Winter2026!".to_string()
+        };
+        let (status, _, body) = login_as_from(&app, name, spray, &password).await;
+        let expected = if i == 2 {
+            StatusCode::OK
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        assert_eq!(status, expected, "{name}: {body}");
+    }
+    // Four refused logins from the address: every username is refused now, right password too,
+    // and no username reached its own limit (3).
+    let answer = login_as_from(&app, "alice", spray, &password_of("alice")).await;
+    assert_throttled(&answer, 599..=600);
+    let answer = login_as_from(&app, "grace", spray, "Winter2026!").await;
+    assert_throttled(&answer, 599..=600);
+    // Another address is not affected.
+    let (status, _, body) =
+        login_as_from(&app, "alice", "203.0.113.5", &password_of("alice")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Issue 10, item 14: 120 concurrent unknown-user logins queued behind one another for seconds.
+/// Past `LOGIN_MAX_HASH_WAIT` of estimated wait, a login is refused before its password check.
+async fn a_login_flood_is_refused_at_once_when_the_password_check_queue_is_long(app: TestApp) {
+    app.create_user("bob", Role::Client).await;
+    let flood = (0..60).map(|i| {
+        let app = &app;
+        async move {
+            app.send(
+                app.client
+                    .post(app.url("/api/auth/login/"))
+                    .json(&json!({"username": format!("nobody{i}"), "password": "guess-123"})),
+            )
+            .await
+        }
+    });
+    let answers = futures::future::join_all(flood).await;
+    let mut refused = 0;
+    for answer in &answers {
+        if answer.0 == StatusCode::TOO_MANY_REQUESTS {
+            assert_throttled(answer, 1..=60);
+            refused += 1;
+        } else {
+            assert_eq!(answer.0, StatusCode::BAD_REQUEST, "{}", answer.2);
+            assert_eq!(
+                serde_json::from_str::<Value>(&answer.2).unwrap(),
+                bad_credentials()
+            );
+        }
+    }
+    assert!(refused > 0, "60 concurrent logins, none refused");
+    assert!(refused < 60, "every login refused");
+    // Once the queue has drained, logins are checked again.
+    let (status, body) = app.login_with("bob", &password_of("bob")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 async fn behind_a_proxy_the_lockout_is_per_forwarded_address(app: TestApp) {

@@ -312,6 +312,9 @@ pub async fn reject(
         (status = 400, description = "Missing, blank or short comment", body = FieldErrors,
          example = json!({"comment": ["Comment must be at least 3 characters"]})),
         (status = 404, response = TicketNotVisible),
+        (status = 429, description = "More comments than `COMMENT_RATE` (default 60/min) from this user, checked first; admins are not limited. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
+         body = Detail, example = json!({"detail": "Request was throttled. Expected available in 12 seconds."})),
     ))]
 pub async fn add_comment(
     State(state): State<AppState>,
@@ -319,6 +322,7 @@ pub async fn add_comment(
     Path(id): Path<String>,
     body: RawBody,
 ) -> Result<Json<Message>> {
+    tickets::check_comment_rate(&state, &user)?;
     let t = load(&state, &user, &id).await?;
     let data = body.parse().await?;
     let text = comment_text(&data)?;

@@ -84,12 +84,16 @@ pub async fn list(
          example = json!({"title": ["This field is required."], "description": ["This field is required."]})),
         (status = 403, description = "Developers cannot create tickets", body = Detail,
          example = json!({"detail": "Developers cannot create tickets. Only clients and admins can create tickets."})),
+        (status = 429, description = "More tickets than `TICKET_CREATE_RATE` (default 30/min) from this user, checked first; admins are not limited. `Retry-After` gives the seconds to wait",
+         headers(("Retry-After" = u64, description = "Seconds to wait")),
+         body = Detail, example = json!({"detail": "Request was throttled. Expected available in 42 seconds."})),
     ))]
 pub async fn create(
     State(state): State<AppState>,
     user: AuthUser,
     body: RawBody,
 ) -> Result<(StatusCode, Json<TicketCreated>)> {
+    tickets::check_create_rate(&state, &user)?;
     let data = body.parse().await?;
     let input = ticket_fields(&data, true, user.is_admin())?.into_new();
     let created = tickets::create(&state, &user, input).await?;
