@@ -2,6 +2,8 @@
 //! the worker's wake-up and health, the push hub, caches). It sits below the router and the
 //! service layer that use it, and above `notify`, `auth` and `db`, which it only holds.
 
+pub mod gates;
+
 use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
@@ -29,6 +31,10 @@ pub struct AppState {
     pub push: Hub,
     pub auth_cache: Arc<AuthCache>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// The bytes of uploads in flight (`MAX_UPLOAD_BYTES_IN_FLIGHT`).
+    pub upload_bytes: Arc<gates::ByteBudget>,
+    /// Answers that inline attachments as base64 (`MAX_INLINE_ATTACHMENT_RESPONSES`).
+    pub inline_responses: Arc<gates::Gate>,
 }
 
 impl AppState {
@@ -49,6 +55,14 @@ impl AppState {
             login_throttle: Arc::new(LoginThrottle::new(
                 config.login_max_failures,
                 config.login_lockout,
+            )),
+            upload_bytes: Arc::new(gates::ByteBudget::new(
+                config.attachments.max_upload_bytes_in_flight,
+                config.attachments.heavy_request_wait,
+            )),
+            inline_responses: Arc::new(gates::Gate::new(
+                config.attachments.max_inline_responses,
+                config.attachments.heavy_request_wait,
             )),
             config: Arc::new(config),
         }

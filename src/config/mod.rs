@@ -2,6 +2,7 @@
 //! http, providers, worker). Every bad variable is reported at once, and secrets live in
 //! `Secret`, whose `Debug` never shows them.
 
+mod attachments;
 mod auth;
 mod database;
 mod http;
@@ -13,6 +14,7 @@ mod worker;
 use std::net::IpAddr;
 use std::time::Duration;
 
+pub use attachments::AttachmentLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use reader::parse_duration;
 pub use values::{ConfigErrors, Environment, LogFormat, Secret};
@@ -54,6 +56,8 @@ pub struct Config {
     pub twilio: TwilioConfig,
     pub meta: MetaConfig,
     pub worker: WorkerConfig,
+    /// Per-ticket quota and the bounds on uploads and inlining answers in flight.
+    pub attachments: AttachmentLimits,
 }
 
 impl Config {
@@ -95,6 +99,7 @@ impl Config {
         let twilio = providers::twilio(&mut r);
         let meta = providers::meta(&mut r);
         let worker = worker::read(&mut r);
+        let attachments = attachments::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -123,6 +128,7 @@ impl Config {
             twilio,
             meta,
             worker,
+            attachments,
         })
     }
 
