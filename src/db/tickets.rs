@@ -380,13 +380,6 @@ pub async fn attachment(
     on_db!(db, p => sqlx::query_as(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
 }
 
-/// The bytes of the ticket's non-empty attachments, in one query.
-pub async fn attachment_data(db: &Db, ticket_id: i64) -> Result<Vec<(i64, Vec<u8>)>, sqlx::Error> {
-    const SQL: &str =
-        "SELECT id, file_data FROM ticket_attachments WHERE ticket_id = $1 AND size > 0";
-    on_db!(db, p => sqlx::query_as(SQL).bind(ticket_id).fetch_all(p).await)
-}
-
 /// One attachment's bytes.
 pub async fn attachment_file(
     db: &Db,

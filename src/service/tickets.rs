@@ -486,9 +486,13 @@ pub async fn attachments(state: &AppState, t: &TicketRow) -> Result<Vec<Attachme
     Ok(store::attachments(&state.db, t.id).await?)
 }
 
-/// The bytes of the ticket's non-empty attachments, by attachment id.
-pub async fn attachment_data(state: &AppState, ticket_id: i64) -> Result<Vec<(i64, Vec<u8>)>> {
-    Ok(store::attachment_data(&state.db, ticket_id).await?)
+/// One attachment's bytes, read on their own (the inlining answers read one file at a time).
+pub async fn attachment_bytes(
+    state: &AppState,
+    ticket_id: i64,
+    id: i64,
+) -> Result<Option<Vec<u8>>> {
+    Ok(store::attachment_file(&state.db, ticket_id, id).await?)
 }
 
 /// 404 `{"error": "Attachment not found"}`: also the answer for an id that is not a number

@@ -6,6 +6,7 @@ pub mod actions;
 mod assign;
 pub mod attachments;
 pub mod inline;
+mod multipart;
 mod request;
 pub mod shapes;
 mod upload;

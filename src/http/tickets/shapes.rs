@@ -364,7 +364,7 @@ impl Attachment {
             ticket: a.ticket_id,
             uploaded_by: a.uploaded_by_id,
             uploaded_by_name: full_name(&a.first_name, &a.last_name),
-            file_data: files.slot(a.id),
+            file_data: files.slot(a.id, a.size),
             uploaded_at: format_dt(&a.uploaded_at),
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
