@@ -90,6 +90,13 @@ pub enum Error {
     /// 409: a workflow step kept losing the optimistic-update race.
     #[error("the ticket kept changing under the request")]
     TicketBusy,
+    /// 503 with `Retry-After`: too many heavy requests of this kind (`what`: "uploads",
+    /// "attachment downloads") are in flight and none finished within the wait.
+    #[error("busy with other {what}")]
+    Busy {
+        what: &'static str,
+        retry_after: u64,
+    },
     /// 409: an admin edit lost to a concurrent change.
     #[error("the ticket was changed by someone else meanwhile")]
     TicketChangedMeanwhile,
@@ -146,6 +153,7 @@ impl Error {
             Error::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Error::TicketBusy | Error::TicketChangedMeanwhile => StatusCode::CONFLICT,
+            Error::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -199,6 +207,10 @@ impl Error {
                 "Invalid HTTP_HOST header: '{host}'. You may need to add it to ALLOWED_HOSTS."
             )),
             Error::Database(_) | Error::Internal(_) => detail("A server error occurred."),
+            Error::Busy { what, retry_after } => detail(&format!(
+                "The server is busy with other {what}. Try again in {retry_after} second{}.",
+                if *retry_after == 1 { "" } else { "s" }
+            )),
             Error::TicketBusy => {
                 detail("The ticket is being changed by others right now. Try again.")
             }
@@ -236,12 +248,18 @@ fn workflow_shape(e: &WorkflowError) -> Shape {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if let Error::Busy { what, .. } = &self {
+            tracing::warn!(what, "refused: too many heavy requests in flight");
+        } else if status.is_server_error() {
             // The cause goes to the log; the client gets a generic body.
             tracing::error!(error = %self, "request failed");
         }
         let mut resp = (status, axum::Json(self.shape())).into_response();
-        if let Error::Throttled(wait) = self {
+        if let Error::Throttled(wait)
+        | Error::Busy {
+            retry_after: wait, ..
+        } = self
+        {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(wait));
         }

@@ -2,6 +2,8 @@
 //! the worker's wake-up and health, the push hub, caches). It sits below the router and the
 //! service layer that use it, and above `notify`, `auth` and `db`, which it only holds.
 
+pub mod gates;
+
 use std::sync::Arc;
 
 use crate::auth::cache::AuthCache;
@@ -42,6 +44,10 @@ pub struct AppState {
     pub ticket_create_rate: Arc<UserRate>,
     /// Comments per user (`COMMENT_RATE`).
     pub comment_rate: Arc<UserRate>,
+    /// The bytes of uploads in flight (`MAX_UPLOAD_BYTES_IN_FLIGHT`).
+    pub upload_bytes: Arc<gates::ByteBudget>,
+    /// Answers that inline attachments as base64 (`MAX_INLINE_ATTACHMENT_RESPONSES`).
+    pub inline_responses: Arc<gates::Gate>,
 }
 
 impl AppState {
@@ -68,6 +74,14 @@ impl AppState {
             login_queue: Arc::new(HashQueue::new(config.login_max_hash_wait)),
             ticket_create_rate: Arc::new(UserRate::new(config.ticket_create_rate)),
             comment_rate: Arc::new(UserRate::new(config.comment_rate)),
+            upload_bytes: Arc::new(gates::ByteBudget::new(
+                config.attachments.max_upload_bytes_in_flight,
+                config.attachments.heavy_request_wait,
+            )),
+            inline_responses: Arc::new(gates::Gate::new(
+                config.attachments.max_inline_responses,
+                config.attachments.heavy_request_wait,
+            )),
             config: Arc::new(config),
             shutdown: tokio_util::sync::CancellationToken::new(),
         }

@@ -2,6 +2,7 @@
 //! http, providers, worker). Every bad variable is reported at once, and secrets live in
 //! `Secret`, whose `Debug` never shows them.
 
+mod attachments;
 mod auth;
 mod database;
 mod http;
@@ -16,6 +17,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 pub use http::ConnectionLimits;
+pub use attachments::AttachmentLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use rates::Rate;
 pub use reader::parse_duration;
@@ -74,6 +76,8 @@ pub struct Config {
     pub ticket_create_rate: Option<Rate>,
     /// Comments one user may add (`None`: unlimited; admins are never limited).
     pub comment_rate: Option<Rate>,
+    /// Per-ticket quota and the bounds on uploads and inlining answers in flight.
+    pub attachments: AttachmentLimits,
 }
 
 impl Config {
@@ -120,6 +124,7 @@ impl Config {
         let meta = providers::meta(&mut r);
         let worker = worker::read(&mut r);
         let rates = rates::read(&mut r);
+        let attachments = attachments::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -156,6 +161,7 @@ impl Config {
             worker,
             ticket_create_rate: rates.ticket_create,
             comment_rate: rates.comment,
+            attachments,
         })
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::notifications::{enqueue, NewNotification};
-use super::pool::{bind_args, on_db, on_tx, placeholders, Arg, Db};
+use super::pool::{bind_args, on_db, on_tx, placeholders, Arg, Db, Tx};
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::domain::user::Role;
 use crate::domain::workflow::{HistoryEntry, Transition};
@@ -105,11 +105,11 @@ pub struct HistoryRow {
 }
 
 #[derive(Debug, Clone, FromRow)]
+/// An attachment without its bytes (`attachment_data` and `attachment_file` read those).
 pub struct AttachmentRow {
     pub id: i64,
     pub ticket_id: i64,
     pub uploaded_by_id: i64,
-    pub file_data: Vec<u8>,
     pub filename: Option<String>,
     pub content_type: Option<String>,
     pub size: i64,
@@ -357,7 +357,7 @@ pub async fn history(db: &Db, ticket_id: i64) -> Result<Vec<HistoryRow>, sqlx::E
 
 macro_rules! attachment_select {
     () => {
-        "SELECT a.id, a.ticket_id, a.uploaded_by_id, a.file_data, a.filename, a.content_type, a.size, a.uploaded_at, \
+        "SELECT a.id, a.ticket_id, a.uploaded_by_id, a.filename, a.content_type, a.size, a.uploaded_at, \
          u.first_name, u.last_name, p.role AS uploader_role FROM ticket_attachments a \
          JOIN users u ON u.id = a.uploaded_by_id JOIN user_profiles p ON p.user_id = u.id "
     };
@@ -380,6 +380,16 @@ pub async fn attachment(
     on_db!(db, p => sqlx::query_as(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
 }
 
+/// One attachment's bytes.
+pub async fn attachment_file(
+    db: &Db,
+    ticket_id: i64,
+    id: i64,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    const SQL: &str = "SELECT file_data FROM ticket_attachments WHERE ticket_id = $1 AND id = $2";
+    on_db!(db, p => sqlx::query_scalar(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
+}
+
 pub struct NewAttachment {
     pub ticket_id: i64,
     pub uploaded_by: i64,
@@ -388,17 +398,48 @@ pub struct NewAttachment {
     pub content_type: Option<String>,
 }
 
+/// What became of an upload under the ticket's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// The new attachment's id.
+    Added(i64),
+    /// Refused: the ticket already holds `used` bytes and the file would pass the quota.
+    OverQuota { used: i64 },
+}
+
+/// Stores the file unless the ticket's attachments would then exceed `quota` bytes. The sum is
+/// read and the row written in one transaction that holds the ticket (PostgreSQL: its row lock;
+/// SQLite: the writer turn), so concurrent uploads cannot both pass the quota.
+/// The bytes are moved into the statement: on SQLite sqlx then binds them without a copy.
 pub async fn add_attachment(
     db: &Db,
-    a: &NewAttachment,
+    a: NewAttachment,
+    quota: i64,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<Stored, sqlx::Error> {
+    const LOCK: &str = "SELECT id FROM tickets WHERE id = $1 FOR NO KEY UPDATE";
+    const USED: &str = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM ticket_attachments WHERE ticket_id = $1";
     const SQL: &str = "INSERT INTO ticket_attachments (ticket_id, uploaded_by_id, file_data, filename, content_type, size, uploaded_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
-    crate::on_write!(db.write().await, p => sqlx::query_scalar(SQL)
-        .bind(a.ticket_id).bind(a.uploaded_by).bind(&a.data).bind(&a.filename).bind(&a.content_type)
-        .bind(a.data.len() as i64).bind(now)
-        .fetch_one(p).await)
+    let size = a.data.len() as i64;
+    let mut tx = db.begin().await?;
+    if let Tx::Postgres(t) = &mut tx {
+        sqlx::query(LOCK)
+            .bind(a.ticket_id)
+            .execute(&mut **t)
+            .await?;
+    }
+    let used: i64 =
+        on_tx!(&mut tx, c => sqlx::query_scalar(USED).bind(a.ticket_id).fetch_one(&mut *c).await)?;
+    if used.saturating_add(size) > quota {
+        return Ok(Stored::OverQuota { used });
+    }
+    let id: i64 = on_tx!(&mut tx, c => sqlx::query_scalar(SQL)
+        .bind(a.ticket_id).bind(a.uploaded_by).bind(a.data).bind(&a.filename).bind(&a.content_type)
+        .bind(size).bind(now)
+        .fetch_one(&mut *c).await)?;
+    tx.commit().await?;
+    Ok(Stored::Added(id))
 }
 
 pub async fn delete_attachment(db: &Db, ticket_id: i64, id: i64) -> Result<bool, sqlx::Error> {

@@ -118,3 +118,15 @@ pub struct NotAssignedToFinish(pub ErrorBody);
     ("role" = (value = json!({"error": "Only clients or admins can approve tickets"}))),
 ))]
 pub struct CannotApprove(pub ErrorBody);
+
+/// 503 from the heavy attachment routes: too many uploads or inlining answers in flight.
+#[derive(ToResponse)]
+#[response(
+    description = "Too many uploads (`MAX_UPLOAD_BYTES_IN_FLIGHT`) or answers that inline attachments (`MAX_INLINE_ATTACHMENT_RESPONSES`) are in flight, and none finished within `HEAVY_REQUEST_WAIT`. Try again after `Retry-After` seconds (or ask with `file_data=false`).",
+    headers(("Retry-After" = u64, description = "Seconds to wait before trying again")),
+    examples(
+        ("uploads" = (value = json!({"detail": "The server is busy with other uploads. Try again in 5 seconds."}))),
+        ("inline" = (value = json!({"detail": "The server is busy with other attachment downloads. Try again in 5 seconds."}))),
+    ),
+)]
+pub struct TooBusy(pub Detail);

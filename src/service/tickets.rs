@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::rate::UserRate;
 use crate::auth::AuthUser;
 use crate::db::tickets::{
-    self as store, AttachmentRow, HistoryRow, ListFilter, NewAttachment, NewTicket, Scope,
+    self as store, AttachmentRow, HistoryRow, ListFilter, NewAttachment, NewTicket, Scope, Stored,
     TicketRow, TicketUpdate, WriteError,
 };
 use crate::db::users::UserRow;
@@ -469,16 +469,22 @@ pub struct Upload {
     pub content_type: Option<String>,
 }
 
-/// Stores a file on the ticket, within `MAX_ATTACHMENT_BYTES` (413 beyond); answers its id.
+/// 413 for a file over `MAX_ATTACHMENT_BYTES`. An upload is refused as soon as it passes the
+/// limit, before the rest arrives, so its whole size is not known.
+pub fn file_too_large(limit: usize) -> Error {
+    Error::PayloadTooLarge(format!("File too large: the limit is {limit} bytes."))
+}
+
+/// Stores a file on the ticket, within `MAX_ATTACHMENT_BYTES` and the ticket's quota
+/// `MAX_TICKET_ATTACHMENT_BYTES` (413 beyond either); answers its id. The bytes are moved into
+/// the row, not copied.
 pub async fn upload(state: &AppState, user: &AuthUser, t: &TicketRow, file: Upload) -> Result<i64> {
     check_upload(user, t)?;
     let limit = state.config.max_attachment_bytes;
     if file.data.len() > limit {
-        return Err(Error::PayloadTooLarge(format!(
-            "File too large: {} bytes; the limit is {limit} bytes.",
-            file.data.len()
-        )));
+        return Err(file_too_large(limit));
     }
+    let size = file.data.len();
     let new = NewAttachment {
         ticket_id: t.id,
         uploaded_by: user.id,
@@ -486,12 +492,30 @@ pub async fn upload(state: &AppState, user: &AuthUser, t: &TicketRow, file: Uplo
         filename: file.filename.map(|f| f.chars().take(255).collect()),
         content_type: file.content_type.map(|c| c.chars().take(255).collect()),
     };
-    Ok(store::add_attachment(&state.db, &new, now()).await?)
+    let quota = state.config.attachments.max_ticket_bytes;
+    let quota_i64 = i64::try_from(quota).unwrap_or(i64::MAX);
+    match store::add_attachment(&state.db, new, quota_i64, now()).await? {
+        Stored::Added(id) => Ok(id),
+        Stored::OverQuota { used } => Err(Error::PayloadTooLarge(format!(
+            "Attachment quota exceeded: ticket #{} already holds {used} bytes of attachments, \
+             and this file ({size} bytes) would take it past the limit of {quota} bytes.",
+            t.id
+        ))),
+    }
 }
 
-/// The ticket's attachments, newest first.
+/// The ticket's attachments (without their bytes), newest first.
 pub async fn attachments(state: &AppState, t: &TicketRow) -> Result<Vec<AttachmentRow>> {
     Ok(store::attachments(&state.db, t.id).await?)
+}
+
+/// One attachment's bytes, read on their own (the inlining answers read one file at a time).
+pub async fn attachment_bytes(
+    state: &AppState,
+    ticket_id: i64,
+    id: i64,
+) -> Result<Option<Vec<u8>>> {
+    Ok(store::attachment_file(&state.db, ticket_id, id).await?)
 }
 
 /// 404 `{"error": "Attachment not found"}`: also the answer for an id that is not a number
@@ -505,6 +529,19 @@ pub async fn attachment(state: &AppState, t: &TicketRow, id: i64) -> Result<Atta
     store::attachment(&state.db, t.id, id)
         .await?
         .ok_or_else(no_such_attachment)
+}
+
+/// One attachment of the ticket with its bytes.
+pub async fn download(
+    state: &AppState,
+    t: &TicketRow,
+    id: i64,
+) -> Result<(AttachmentRow, Vec<u8>)> {
+    let a = attachment(state, t, id).await?;
+    let data = store::attachment_file(&state.db, t.id, id)
+        .await?
+        .ok_or_else(no_such_attachment)?;
+    Ok((a, data))
 }
 
 /// Deletes an attachment: your own uploads; admins also those of admins and developers.

@@ -17,6 +17,7 @@ mod realtime;
 mod tickets;
 mod tickets_actions;
 mod tickets_assign;
+mod tickets_attachment_limits;
 mod tickets_attachments;
 mod tickets_crud;
 mod tickets_filters;

@@ -137,7 +137,7 @@ pub use crate::error::responses::{
     AttachmentNotFound, CannotApprove, CannotStart, InvalidFilter, InvalidPage, MalformedBody,
     NotAdmin, NotAssignedToFinish, NotAssignedToStart, NotNew, NotificationNotFound,
     PayloadTooLarge, RequestTimeout, ServerError, TicketEditConflict, TicketKeptChanging,
-    TicketNotFound, TicketNotVisible, Unauthorized, UnsupportedMediaType, UserNotFound,
+    TicketNotFound, TicketNotVisible, TooBusy, Unauthorized, UnsupportedMediaType, UserNotFound,
 };
 
 // ---------------------------------------------------------------------------------------------

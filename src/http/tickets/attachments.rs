@@ -1,19 +1,18 @@
 //! A ticket's files (contract §6.12–6.14): upload, list, delete and download.
 
 use axum::body::Body as HttpBody;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::Json;
-use serde_json::Value;
 
 use crate::auth::AuthUser;
-use crate::error::{Error, Result};
-use crate::http::body::RawBody;
+use crate::error::Result;
 use crate::http::openapi::components::*;
+use crate::http::tickets::inline::{FileDataParam, InlineFiles};
 use crate::http::tickets::shapes::*;
-use crate::http::tickets::{base_url, load};
-use crate::service::tickets::{self, Upload};
+use crate::http::tickets::{base_url, load, upload};
+use crate::service::tickets;
 use crate::state::AppState;
 
 /// An attachment id from the path; a non-number is an attachment no ticket has.
@@ -21,40 +20,9 @@ fn attachment_id(raw: &str) -> Result<i64> {
     crate::domain::id::parse(raw).ok_or_else(tickets::no_such_attachment)
 }
 
-/// The `file_data` part of the upload. A body that is not multipart has no file in it: DRF
-/// says why after parsing it.
-async fn uploaded_file(body: &RawBody) -> Result<Upload> {
-    let required = || Error::Invalid("file_data is required".into());
-    let invalid = || Error::Invalid("Invalid file data provided".into());
-    if body.media_type().as_deref() != Some("multipart/form-data") {
-        let data = body.parse().await?;
-        return Err(match data.get("file_data") {
-            None | Some(Value::Null) => required(),
-            Some(Value::String(s)) if s.is_empty() => required(),
-            Some(_) => invalid(),
-        });
-    }
-    let parts = body.parts().await?;
-    let part = parts
-        .into_iter()
-        .rev()
-        .find(|p| p.name == "file_data")
-        .ok_or_else(required)?;
-    if part.filename.is_none() {
-        return Err(if part.data.is_empty() {
-            required()
-        } else {
-            invalid()
-        });
-    }
-    Ok(Upload {
-        data: part.data.to_vec(),
-        filename: part.filename,
-        content_type: part.content_type,
-    })
-}
-
-/// Upload a file (multipart part `file_data`; at most `MAX_ATTACHMENT_BYTES`).
+/// Upload a file (multipart part `file_data`; at most `MAX_ATTACHMENT_BYTES`, and at most
+/// `MAX_TICKET_ATTACHMENT_BYTES` on one ticket). The file is streamed in; uploads wait for room
+/// in `MAX_UPLOAD_BYTES_IN_FLIGHT` (503 when none frees within `HEAVY_REQUEST_WAIT`).
 #[utoipa::path(post, operation_id = "tickets_add_attachment", path = "/api/tickets/{id}/add_attachment/", tag = "tickets",
     params(TicketPath),
     request_body(content((AttachmentUpload = "multipart/form-data"))),
@@ -69,19 +37,25 @@ async fn uploaded_file(body: &RawBody) -> Result<Upload> {
         (status = 403, description = "Not allowed to add attachments here", body = ErrorBody,
          example = json!({"error": "You do not have permission to add attachments to this ticket"})),
         (status = 404, response = TicketNotVisible),
-        (status = 413, description = "The file exceeds `MAX_ATTACHMENT_BYTES`", body = Detail,
-         example = json!({"detail": "File too large: 20971520 bytes; the limit is 10485760 bytes."})),
+        (status = 413, description = "The file exceeds `MAX_ATTACHMENT_BYTES`, the ticket's attachments would exceed `MAX_TICKET_ATTACHMENT_BYTES`, or the body is too large", body = Detail,
+         examples(
+             ("file" = (value = json!({"detail": "File too large: the limit is 10485760 bytes."}))),
+             ("quota" = (value = json!({"detail": "Attachment quota exceeded: ticket #12 already holds 23068672 bytes of attachments, and this file (5242880 bytes) would take it past the limit of 26214400 bytes."}))),
+             ("body" = (value = json!({"detail": "Request body is too large."}))),
+         )),
+        (status = 503, response = TooBusy),
     ))]
 pub async fn add_attachment(
     State(state): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
-    body: RawBody,
+    request: Request,
 ) -> Result<Json<AttachmentUploaded>> {
     let t = load(&state, &user, &id).await?;
     tickets::check_upload(&user, &t)?;
-    let file = uploaded_file(&body).await?;
-    let attachment_id = tickets::upload(&state, &user, &t, file).await?;
+    let received = upload::receive(&state, request).await?;
+    let attachment_id = tickets::upload(&state, &user, &t, received.file).await?;
+    drop(received.admitted);
     Ok(Json(AttachmentUploaded {
         message: format!("Attachment uploaded to ticket #{} successfully", t.id),
         ticket_id: t.id,
@@ -89,24 +63,30 @@ pub async fn add_attachment(
     }))
 }
 
-/// The ticket's attachments, newest first.
+/// The ticket's attachments, newest first (`?file_data=false`: without their bytes).
 #[utoipa::path(get, operation_id = "tickets_get_attachments", path = "/api/tickets/{id}/get_attachments/", tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, FileDataParam),
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The attachments", body = TicketAttachments),
+        (status = 400, description = "`file_data` is not a boolean", body = FieldErrors,
+         example = json!({"file_data": ["Must be a valid boolean."]})),
         (status = 404, response = TicketNotVisible),
+        (status = 503, response = TooBusy),
     ))]
 pub async fn get_attachments(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<TicketAttachments>> {
+    inline: InlineFiles,
+) -> Result<Response> {
     let t = load(&state, &user, &id).await?;
     let rows = tickets::attachments(&state, &t).await?;
+    let mut files = inline.load(&state, t.id, &rows).await?;
     let base = base_url(&state, &headers);
-    Ok(Json(TicketAttachments::of(&t, &rows, &base)))
+    let shape = TicketAttachments::of(&t, &rows, &base, &mut files);
+    files.respond(&shape)
 }
 
 /// Delete an attachment: your own uploads; admins also those of admins and developers.
@@ -151,7 +131,7 @@ pub async fn download_attachment(
     Path((id, attachment)): Path<(String, String)>,
 ) -> Result<Response> {
     let t = load(&state, &user, &id).await?;
-    let a = tickets::attachment(&state, &t, attachment_id(&attachment)?).await?;
+    let (a, data) = tickets::download(&state, &t, attachment_id(&attachment)?).await?;
     let ct = a
         .content_type
         .as_deref()
@@ -166,7 +146,7 @@ pub async fn download_attachment(
         .collect();
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
         .unwrap_or(HeaderValue::from_static("attachment"));
-    let mut resp = Response::new(HttpBody::from(a.file_data));
+    let mut resp = Response::new(HttpBody::from(data));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, ct);
     h.insert(header::CONTENT_DISPOSITION, disposition);

@@ -5,11 +5,15 @@
 pub mod actions;
 mod assign;
 pub mod attachments;
+pub mod inline;
+mod multipart;
 mod request;
 pub mod shapes;
+mod upload;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 
 use crate::auth::AuthUser;
@@ -22,6 +26,7 @@ use crate::http::pagination::PageRequest;
 use crate::http::users::UserBrief;
 use crate::service::tickets;
 use crate::state::AppState;
+use inline::{FileDataParam, InlineFiles};
 use request::{list_filter, refuse_workflow_keys, ticket_fields};
 use shapes::*;
 
@@ -101,23 +106,41 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(shape)))
 }
 
-/// A visible ticket in full.
+/// The ticket in full as JSON, its attachments' bytes inline unless `inline` says not to.
+async fn detail(
+    state: &AppState,
+    headers: &HeaderMap,
+    full: tickets::TicketFull,
+    inline: InlineFiles,
+) -> Result<Response> {
+    let mut files = inline
+        .load(state, full.ticket.id, &full.attachments)
+        .await?;
+    let shape = TicketDetail::of(&full, &base_url(state, headers), &mut files);
+    files.respond(&shape)
+}
+
+/// A visible ticket in full (`?file_data=false`: attachments without their bytes).
 #[utoipa::path(get, operation_id = "tickets_retrieve", path = "/api/tickets/{id}/", tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, FileDataParam),
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The ticket", body = TicketDetail),
+        (status = 400, description = "`file_data` is not a boolean", body = FieldErrors,
+         example = json!({"file_data": ["Must be a valid boolean."]})),
         (status = 404, description = "No such ticket, or not visible to the caller", body = Detail,
          example = json!({"detail": "No Ticket matches the given query."})),
+        (status = 503, response = TooBusy),
     ))]
 pub async fn retrieve(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<TicketDetail>> {
+    inline: InlineFiles,
+) -> Result<Response> {
     let full = tickets::retrieve(&state, &user, parse_id(&id)?).await?;
-    Ok(Json(TicketDetail::of(&full, &base_url(&state, &headers))))
+    detail(&state, &headers, full, inline).await
 }
 
 /// PUT and PATCH: DRF checks the role, reads the body and its forbidden keys, then looks the
@@ -126,22 +149,22 @@ async fn edit(
     state: AppState,
     user: AuthUser,
     headers: HeaderMap,
-    id: String,
+    (id, inline): (String, InlineFiles),
     body: RawBody,
     put: bool,
-) -> Result<Json<TicketDetail>> {
+) -> Result<Response> {
     user.require_admin()?;
     let data = body.parse().await?;
     refuse_workflow_keys(&data)?;
     let t = load(&state, &user, &id).await?;
     let patch = ticket_fields(&data, put, true)?.into_patch();
     let full = tickets::edit(&state, &user, t, patch).await?;
-    Ok(Json(TicketDetail::of(&full, &base_url(&state, &headers))))
+    detail(&state, &headers, full, inline).await
 }
 
 /// Admin edit; `title` and `description` required. No history, no notification.
 #[utoipa::path(put, operation_id = "tickets_update", path = "/api/tickets/{id}/", tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, FileDataParam),
     request_body(content((TicketEdit = "application/json"), (TicketEdit = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
     responses(
@@ -157,20 +180,22 @@ async fn edit(
         (status = 403, response = NotAdmin),
         (status = 404, response = TicketNotFound),
         (status = 409, response = TicketEditConflict),
+        (status = 503, response = TooBusy),
     ))]
 pub async fn update(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<String>,
+    inline: InlineFiles,
     body: RawBody,
-) -> Result<Json<TicketDetail>> {
-    edit(state, user, headers, id, body, true).await
+) -> Result<Response> {
+    edit(state, user, headers, (id, inline), body, true).await
 }
 
 /// Admin partial edit (nothing required). No history, no notification.
 #[utoipa::path(patch, operation_id = "tickets_partial_update", path = "/api/tickets/{id}/", tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, FileDataParam),
     request_body(content((TicketEdit = "application/json"), (TicketEdit = "application/x-www-form-urlencoded"))),
     security(("bearerAuth" = [])),
     responses(
@@ -180,15 +205,17 @@ pub async fn update(
         (status = 403, response = NotAdmin),
         (status = 404, response = TicketNotFound),
         (status = 409, response = TicketEditConflict),
+        (status = 503, response = TooBusy),
     ))]
 pub async fn partial_update(
     State(state): State<AppState>,
     user: AuthUser,
     headers: HeaderMap,
     Path(id): Path<String>,
+    inline: InlineFiles,
     body: RawBody,
-) -> Result<Json<TicketDetail>> {
-    edit(state, user, headers, id, body, false).await
+) -> Result<Response> {
+    edit(state, user, headers, (id, inline), body, false).await
 }
 
 /// Delete a ticket with its assignments, attachments, history and notifications (ADMIN).

@@ -4,7 +4,6 @@
 //! parameters. Date-times are the serializer's strings (`format_dt`, or `format_dtiso` where the
 //! original hand-built the answer), documented as the `DateTime` / `IsoDateTime` components.
 
-use base64::Engine;
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,6 +11,7 @@ use crate::db::tickets::{AttachmentRow, HistoryRow, TicketRow};
 use crate::domain::datetime::{format_dt, format_dtiso};
 use crate::domain::ticket::{display_name, full_name, Category, Priority, Status};
 use crate::http::openapi::components::{DateTime, DateTimeInput, IsoDateTime};
+use crate::http::tickets::inline::{FileData, Files};
 use crate::service::tickets::{Created, StepDone, TicketFull};
 
 // ---------------------------------------------------------------------------------------------
@@ -62,9 +62,11 @@ pub struct Attachment {
     pub uploaded_by: i64,
     /// The uploader's first and last name (may be empty).
     pub uploaded_by_name: String,
-    /// Standard Base64 (padded) of the bytes; null when the file is empty.
-    #[schema(required = true, content_encoding = "base64")]
-    pub file_data: Option<String>,
+    /// Standard Base64 (padded) of the bytes; null when the file is empty. Left out when the
+    /// request said `file_data=false`.
+    #[serde(skip_serializing_if = "FileData::is_omitted")]
+    #[schema(value_type = Option<String>, content_encoding = "base64")]
+    pub file_data: FileData,
     #[schema(value_type = DateTime)]
     pub uploaded_at: String,
     /// The uploaded file's name, when the upload had one.
@@ -354,16 +356,15 @@ impl TicketList {
 }
 
 impl Attachment {
-    /// `base` is the scheme and host the download link starts with.
-    pub fn of(a: &AttachmentRow, base: &str) -> Attachment {
-        let data = (!a.file_data.is_empty())
-            .then(|| base64::engine::general_purpose::STANDARD.encode(&a.file_data));
+    /// `base` is the scheme and host the download link starts with; `files` holds the bytes the
+    /// answer inlines.
+    pub fn of(a: &AttachmentRow, base: &str, files: &mut Files) -> Attachment {
         Attachment {
             id: a.id,
             ticket: a.ticket_id,
             uploaded_by: a.uploaded_by_id,
             uploaded_by_name: full_name(&a.first_name, &a.last_name),
-            file_data: data,
+            file_data: files.slot(a.id, a.size),
             uploaded_at: format_dt(&a.uploaded_at),
             filename: a.filename.clone(),
             content_type: a.content_type.clone(),
@@ -397,7 +398,7 @@ impl History {
 }
 
 impl TicketDetail {
-    pub fn of(full: &TicketFull, base: &str) -> TicketDetail {
+    pub fn of(full: &TicketFull, base: &str, files: &mut Files) -> TicketDetail {
         let t = &full.ticket;
         TicketDetail {
             ticket: TicketList::of(t),
@@ -416,7 +417,7 @@ impl TicketDetail {
             attachments: full
                 .attachments
                 .iter()
-                .map(|a| Attachment::of(a, base))
+                .map(|a| Attachment::of(a, base, files))
                 .collect(),
             history: full.history.iter().map(History::of).collect(),
         }
@@ -496,12 +497,20 @@ impl StatusUpdated {
 }
 
 impl TicketAttachments {
-    pub fn of(t: &TicketRow, rows: &[AttachmentRow], base: &str) -> TicketAttachments {
+    pub fn of(
+        t: &TicketRow,
+        rows: &[AttachmentRow],
+        base: &str,
+        files: &mut Files,
+    ) -> TicketAttachments {
         TicketAttachments {
             ticket_id: t.id,
             ticket_title: t.title.clone(),
             attachments_count: rows.len(),
-            attachments: rows.iter().map(|a| Attachment::of(a, base)).collect(),
+            attachments: rows
+                .iter()
+                .map(|a| Attachment::of(a, base, files))
+                .collect(),
         }
     }
 }
