@@ -16,8 +16,8 @@ mod worker;
 use std::net::IpAddr;
 use std::time::Duration;
 
-pub use http::ConnectionLimits;
 pub use attachments::AttachmentLimits;
+pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use rates::Rate;
 pub use reader::parse_duration;

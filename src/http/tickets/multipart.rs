@@ -213,6 +213,13 @@ impl Reader {
             }
             return Ok(&[]);
         };
+        // Header values hold no control characters (a NUL in a file name, say), as in HTTP.
+        if self.pending[..head_len]
+            .iter()
+            .any(|&b| b != b'\t' && b != b'\r' && b != b'\n' && (b < 0x20 || b == 0x7f))
+        {
+            return Err(malformed("part headers hold a control character"));
+        }
         let head = String::from_utf8_lossy(&self.pending[..head_len]).into_owned();
         let rest = body_from - before;
         self.pending.clear();
