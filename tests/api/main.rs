@@ -5,6 +5,7 @@ mod documented;
 
 mod auth;
 mod health;
+mod import_django;
 mod meta;
 mod migrations;
 mod openapi;
