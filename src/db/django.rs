@@ -11,7 +11,7 @@ use futures::stream::BoxStream;
 use futures::StreamExt;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{FromRow, PgPool, SqlitePool};
+use sqlx::{ConnectOptions, FromRow, PgPool, SqlitePool};
 
 use super::pool::DbError;
 
@@ -163,7 +163,10 @@ pub async fn open(from: &str) -> Result<Source, DbError> {
     } else {
         SqliteConnectOptions::new().filename(from)
     };
-    let opts = opts.read_only(true).create_if_missing(false);
+    let opts = opts
+        .read_only(true)
+        .create_if_missing(false)
+        .disable_statement_logging();
     let pool = SqlitePoolOptions::new()
         .max_connections(2)
         .connect_with(opts)

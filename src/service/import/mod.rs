@@ -147,6 +147,17 @@ async fn import(
             cause,
         })?)
     };
+    let indexes = match tx.as_mut() {
+        Some(tx) => {
+            store::drop_secondary_indexes(tx)
+                .await
+                .map_err(|cause| ImportError::Write {
+                    table: "the indexes",
+                    cause,
+                })?
+        }
+        None => Vec::new(),
+    };
     let size = |t: &str| sizes.iter().find(|s| s.0 == t).map_or(0, |s| s.1 as u64);
     let mut attention = Vec::new();
     let mut tables = Vec::new();
@@ -312,6 +323,17 @@ async fn import(
     };
     report.attention.sort_by_key(|a| a.user_id);
     if let Some(mut tx) = tx {
+        progress.start("rebuilding indexes", indexes.len() as u64);
+        for index in &indexes {
+            store::rebuild_index(&mut tx, index)
+                .await
+                .map_err(|cause| ImportError::Write {
+                    table: "the indexes",
+                    cause,
+                })?;
+            progress.advance(1);
+        }
+        progress.finish("rebuilding indexes");
         let failed = |cause| ImportError::Write {
             table: "the import record",
             cause,
