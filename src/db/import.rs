@@ -298,6 +298,42 @@ pub async fn drop_secondary_indexes(tx: &mut Tx) -> Result<Vec<IndexDefinition>,
     Ok(indexes)
 }
 
+/// A foreign key of the import's tables on PostgreSQL: (table, name, definition).
+pub type ForeignKey = (String, String, String);
+
+/// On PostgreSQL, drops the foreign keys of the tables an import fills, in its transaction, for
+/// `restore_foreign_keys`: checking each one once over the loaded tables is far cheaper than a
+/// trigger per row (the import has checked every reference in the source before writing). On
+/// SQLite it does nothing: its foreign keys are part of the table and cost little.
+pub async fn drop_foreign_keys(tx: &mut Tx) -> Result<Vec<ForeignKey>, DbError> {
+    let Tx::Postgres(t) = tx else {
+        return Ok(Vec::new());
+    };
+    let tables = TARGET_TABLES
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT CAST(r.relname AS TEXT), CAST(c.conname AS TEXT), pg_get_constraintdef(c.oid) FROM pg_constraint c \
+         JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace \
+         WHERE c.contype = 'f' AND n.nspname = current_schema() AND r.relname IN ({tables}) ORDER BY 1, 2"
+    );
+    let keys: Vec<ForeignKey> = sqlx::query_as(&sql).fetch_all(&mut **t).await?;
+    for (table, name, _) in &keys {
+        let sql = format!("ALTER TABLE \"{table}\" DROP CONSTRAINT \"{name}\"");
+        sqlx::query(&sql).execute(&mut **t).await?;
+    }
+    Ok(keys)
+}
+
+/// Adds back (and so checks, once) a foreign key `drop_foreign_keys` dropped.
+pub async fn restore_foreign_key(tx: &mut Tx, key: &ForeignKey) -> Result<(), DbError> {
+    let (table, name, definition) = key;
+    let sql = format!("ALTER TABLE \"{table}\" ADD CONSTRAINT \"{name}\" {definition}");
+    on_tx!(tx, c => sqlx::query(&sql).execute(&mut *c).await.map(|_| ()))
+}
+
 /// Builds again the indexes `drop_secondary_indexes` dropped, in the same transaction.
 pub async fn rebuild_index(tx: &mut Tx, index: &IndexDefinition) -> Result<(), DbError> {
     on_tx!(tx, c => sqlx::query(&index.1).execute(&mut *c).await.map(|_| ()))

@@ -53,7 +53,7 @@ impl Progress for Quiet {
 }
 
 /// An attachment batch is written once it holds this many bytes, whatever its row count.
-const BATCH_BYTES: usize = 8 * 1024 * 1024;
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Runs the import into `target` (migrated). On any error nothing has been written.
 pub async fn run(
@@ -147,16 +147,16 @@ async fn import(
             cause,
         })?)
     };
-    let indexes = match tx.as_mut() {
+    let (indexes, foreign_keys) = match tx.as_mut() {
         Some(tx) => {
-            store::drop_secondary_indexes(tx)
-                .await
-                .map_err(|cause| ImportError::Write {
-                    table: "the indexes",
-                    cause,
-                })?
+            let failed = |cause| ImportError::Write {
+                table: "the indexes",
+                cause,
+            };
+            let indexes = store::drop_secondary_indexes(tx).await.map_err(failed)?;
+            (indexes, store::drop_foreign_keys(tx).await.map_err(failed)?)
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let size = |t: &str| sizes.iter().find(|s| s.0 == t).map_or(0, |s| s.1 as u64);
     let mut attention = Vec::new();
@@ -323,9 +323,21 @@ async fn import(
     };
     report.attention.sort_by_key(|a| a.user_id);
     if let Some(mut tx) = tx {
-        progress.start("rebuilding indexes", indexes.len() as u64);
+        progress.start(
+            "rebuilding indexes",
+            (indexes.len() + foreign_keys.len()) as u64,
+        );
         for index in &indexes {
             store::rebuild_index(&mut tx, index)
+                .await
+                .map_err(|cause| ImportError::Write {
+                    table: "the indexes",
+                    cause,
+                })?;
+            progress.advance(1);
+        }
+        for key in &foreign_keys {
+            store::restore_foreign_key(&mut tx, key)
                 .await
                 .map_err(|cause| ImportError::Write {
                     table: "the indexes",
