@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `create-user`; the Django management
+//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`; the Django management
 //! commands a team expects, with messages a person understands.
 
 use std::io::{BufRead, IsTerminal};
@@ -11,6 +11,9 @@ use crate::db::{self, Db};
 use crate::domain::phone::WhatsAppNumber;
 use crate::domain::user::Role;
 use crate::state::AppState;
+
+mod import;
+pub use import::ImportDjango;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,6 +37,9 @@ pub enum Command {
     /// WhatsApp diagnostics.
     #[command(subcommand)]
     Whatsapp(WhatsAppCommand),
+    /// Bring a Django deployment's database over (users keep their passwords); run it with
+    /// --dry-run first. The target (DATABASE_URL) must be empty.
+    ImportDjango(ImportDjango),
 }
 
 #[derive(Subcommand, Debug)]
@@ -219,6 +225,18 @@ fn read_password(from_stdin: bool) -> Result<String, Failure> {
         return Err(Failure::new("the two passwords differ"));
     }
     Ok(first.trim().to_string())
+}
+
+/// `incident import-django`: the Django deployment's database into `DATABASE_URL`.
+pub async fn import_django(config: Config, args: ImportDjango) -> Result<(), Failure> {
+    let source_name = redact_url(&args.from);
+    let opts = args.options(&config, source_name);
+    let db = open_db(&config).await?;
+    let result = crate::service::import::run(&db, &opts, import::progress().as_ref()).await;
+    db.close().await;
+    let report = result.map_err(|e| Failure::new(e.to_string()))?;
+    print!("{}", import::summary(&report, &opts.source_name));
+    Ok(())
 }
 
 /// `incident whatsapp test`: one real send, explained.

@@ -8,7 +8,7 @@
 //! or on an import cycle between any two files of `src/`.
 //!
 //! - **`main.rs`, [`cli`]**: the binary and its subcommands (`serve`, `migrate`, `create-user`,
-//!   `whatsapp test`), the ports of Django's management commands.
+//!   `whatsapp test`, `import-django`), the ports of Django's management commands.
 //! - **[`app`]**: builds the router with its layers (CORS, compression, request ids, panics as
 //!   500s, security headers, the `ALLOWED_HOSTS` check), starts the delivery worker and the
 //!   PostgreSQL listener, and serves (`app/serve.rs`: hyper-util with header-read and keep-alive
@@ -22,7 +22,9 @@
 //!   (field errors in DRF's words) lives here.
 //! - **[`service`]**: the use cases, one door for every caller (API, CLI, later the admin
 //!   console, WhatsApp replies and background jobs): ticket create/edit/steps/comments/
-//!   attachments, users and profiles, login and token refresh, notification retries and stats.
+//!   attachments, users and profiles, login and token refresh, notification retries and stats,
+//!   and `import/`, the move of a Django deployment's database (`db/django.rs` reads the
+//!   original's tables, `db/import.rs` writes ours).
 //!   Typed inputs and the acting user in, typed results or [`error::Error`] out; no axum, no
 //!   JSON.
 //! - **[`state`]**: `AppState`, what every door shares (the `Db`, configuration, token keys,

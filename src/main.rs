@@ -33,6 +33,7 @@ async fn main() {
         Command::Whatsapp(WhatsAppCommand::Test { to, message }) => {
             cli::whatsapp_test(config, &to, &message).await
         }
+        Command::ImportDjango(args) => cli::import_django(config, args).await,
     };
     if let Err(f) = result {
         eprintln!("error: {}", f.message);

@@ -449,6 +449,7 @@ pub async fn stats(
 }
 
 /// Puts FAILED rows of a channel (or one row) back in the queue, for the day the cause is fixed.
+/// Rows imported from the Django version (`provider` `django`) are history and stay as they are.
 pub async fn requeue_failed(
     db: &Db,
     channel: &str,
@@ -457,10 +458,10 @@ pub async fn requeue_failed(
 ) -> Result<u64, sqlx::Error> {
     const ONE: &str = "UPDATE notification_log SET status = 'PENDING', attempts = 0, next_attempt_at = $1, lease_until = NULL, \
                        error_code = NULL, error_message = NULL, delivery_status = NULL, updated_at = $1 \
-                       WHERE status = 'FAILED' AND notification_type = $2 AND id = $3";
+                       WHERE status = 'FAILED' AND notification_type = $2 AND id = $3 AND (provider IS NULL OR provider <> 'django')";
     const ALL: &str = "UPDATE notification_log SET status = 'PENDING', attempts = 0, next_attempt_at = $1, lease_until = NULL, \
                        error_code = NULL, error_message = NULL, delivery_status = NULL, updated_at = $1 \
-                       WHERE status = 'FAILED' AND notification_type = $2";
+                       WHERE status = 'FAILED' AND notification_type = $2 AND (provider IS NULL OR provider <> 'django')";
     on_write!(db.write().await, p => match id {
         Some(id) => sqlx::query(ONE).bind(now).bind(channel).bind(id).execute(p).await.map(|r| r.rows_affected()),
         None => sqlx::query(ALL).bind(now).bind(channel).execute(p).await.map(|r| r.rows_affected()),

@@ -129,6 +129,11 @@ pub async fn retry(state: &AppState, actor: &AuthUser, id: i64) -> Result<Notifi
         ..Filter::default()
     };
     let row = retrieve(state, &f).await?;
+    if row.provider.as_deref() == Some(crate::db::import::IMPORTED_PROVIDER) {
+        return Err(Error::Invalid(
+            "Imported from the Django version: its history is not sent again".into(),
+        ));
+    }
     if row.notification_type == "SYSTEM" || row.status != "FAILED" {
         return Err(Error::Invalid(
             "Only FAILED WhatsApp or e-mail notifications can be retried".into(),

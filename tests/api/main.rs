@@ -7,6 +7,7 @@ mod auth;
 mod edges;
 mod generated;
 mod health;
+mod import_django;
 mod inputs;
 mod meta;
 mod migrations;
