@@ -93,7 +93,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let worker = state.config.worker.enabled.then(|| {
         Worker {
-            db: state.db.clone(),
+            // Connections of its own: requests holding the whole main pool cannot starve it.
+            db: state.db.dedicated(WORKER_CONNECTIONS),
             provider: state.provider.clone(),
             config: state.config.worker.clone(),
             wake: state.outbox.clone(),
@@ -134,12 +135,37 @@ pub async fn run(
         ))),
     };
     crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
+    spawn_optimizer(state.db.clone(), background_stopped.clone());
     let served = serve(state, listener, shutdown).await;
     let _ = stop_background.send(true);
     if let Some(w) = worker {
         w.shutdown().await;
     }
     served
+}
+
+/// The delivery worker's own connections (claims, outcomes, lease releases).
+const WORKER_CONNECTIONS: u32 = 2;
+
+/// How often SQLite's planner statistics are brought up to date (`Db::optimize`).
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs `Db::optimize` every `OPTIMIZE_EVERY` until the server stops.
+fn spawn_optimizer(db: crate::db::Db, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(OPTIMIZE_EVERY);
+        every.tick().await; // the first tick is now; `Db::connect_limited` just did it
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(e) = db.optimize().await {
+                        tracing::warn!(error = %e, "PRAGMA optimize failed");
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+        }
+    });
 }
 
 /// Binds and serves until `shutdown` resolves; in-flight requests finish first.

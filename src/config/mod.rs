@@ -48,6 +48,8 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// How long one database statement may run (`DATABASE_STATEMENT_TIMEOUT`).
+    pub database_statement_timeout: Duration,
     /// Serve `/metrics` on this address only (instead of on the main listener).
     pub metrics_addr: Option<std::net::SocketAddr>,
     pub shutdown_grace: Duration,
@@ -94,6 +96,8 @@ impl Config {
             "pretty or json",
         );
         let limits = http::limits(&mut r);
+        let database_statement_timeout =
+            database::statement_timeout(&mut r, limits.request_timeout);
         let max_realtime_sessions_per_user = realtime::max_sessions_per_user(&mut r);
         let whatsapp_provider = providers::kind(&mut r);
         let twilio = providers::twilio(&mut r);
@@ -121,6 +125,7 @@ impl Config {
             max_attachment_bytes: limits.max_attachment_bytes,
             max_body_bytes: limits.max_body_bytes,
             request_timeout: limits.request_timeout,
+            database_statement_timeout,
             metrics_addr: limits.metrics_addr,
             shutdown_grace: limits.shutdown_grace,
             max_realtime_sessions_per_user,
