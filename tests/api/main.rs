@@ -7,6 +7,7 @@ mod auth;
 mod health;
 mod meta;
 mod migrations;
+mod notification_counts;
 mod openapi;
 mod plumbing;
 mod profiles;
