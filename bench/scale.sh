@@ -88,7 +88,7 @@ run_engine() {
     { echo "BEGIN;"; cat "$WORK/fill.sql"; echo "COMMIT; ANALYZE;"; } | psql -q -v ON_ERROR_STOP=1 "$url"
   fi
   local filled=$(( $(date +%s) - started ))
-  $BIN serve 2>/dev/null & SERVER=$!
+  $BIN serve >/dev/null 2>&1 & SERVER=$!
   until curl -s -o /dev/null "localhost:$port/healthz"; do sleep 0.1; done
   local base="http://127.0.0.1:$port" admin client dev
   login() { curl -s -X POST "$base/api/auth/login/" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"bench-password\"}" | json '["access"]'; }
@@ -98,7 +98,7 @@ run_engine() {
   printf '%-58s %10s %10s %10s\n' request req/s p50 p99
   report() {
     local label=$1 token=$2 path=$3 out
-    out=$(wrk -t2 -c16 -d${DURATION}s --latency -H "Authorization: Bearer $token" "$base$path")
+    out=$(wrk -t2 -c16 -d${DURATION}s --timeout 30s --latency -H "Authorization: Bearer $token" "$base$path")
     printf '%-58s %10s %10s %10s %s\n' "$label" "$(echo "$out" | awk '/Requests\/sec/ {print $2}')" \
       "$(echo "$out" | awk '$1=="50%" {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')" \
       "$(echo "$out" | awk '/Non-2xx/ {print "non-2xx: " $5}')"

@@ -442,7 +442,13 @@ fn filter_sql(f: &Filter) -> (String, Vec<Arg>) {
 /// transaction of every write to the log), not the log; any other filter (a recipient, a
 /// ticket, read or unread, one id) counts through its index.
 pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
-    if f.recipient.is_none() && f.ticket.is_none() && f.id.is_none() && f.is_read.is_none() {
+    // The counters key a missing delivery status as '', which `= ''` on the log never matches.
+    let counters_serve = f.recipient.is_none()
+        && f.ticket.is_none()
+        && f.id.is_none()
+        && f.is_read.is_none()
+        && f.delivery_status.as_deref() != Some("");
+    if counters_serve {
         return counted(db, f).await;
     }
     let (clause, args) = filter_sql(f);
