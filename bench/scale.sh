@@ -87,7 +87,7 @@ run_engine() {
     fill_sql "SELECT generate_series(1, %s) AS x" "now() - (random() * %s) * interval '1 day'" "%s" > "$WORK/fill.sql"
     # The counters' row triggers are off for the bulk fill (one statement of millions of rows
     # would update one counter row as often); the counters are rebuilt after it, as migration
-    # 0005 backfills them.
+    # 0007 backfills them.
     { echo "BEGIN; SET LOCAL session_replication_role = replica;"; cat "$WORK/fill.sql"
       echo "DELETE FROM notification_counts; INSERT INTO notification_counts SELECT notification_type, status, COALESCE(delivery_status, ''), 0, COUNT(*) FROM notification_log GROUP BY 1, 2, 3;"
       echo "COMMIT; ANALYZE;"; } | psql -q -v ON_ERROR_STOP=1 "$url"
