@@ -146,7 +146,8 @@ pub async fn run(
     });
     let worker = state.config.worker.enabled.then(|| {
         let worker = Worker {
-            db: state.db.clone(),
+            // Connections of its own: requests holding the whole main pool cannot starve it.
+            db: state.db.dedicated(WORKER_CONNECTIONS),
             provider: state.provider.clone(),
             config: state.config.worker.clone(),
             wake: state.outbox.clone(),
@@ -197,13 +198,38 @@ pub async fn run(
             state.auth_cache.clone(),
         ))),
     };
-    crate::db::listen::spawn(&state.db, handlers, background_stopped);
+    crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
+    spawn_optimizer(state.db.clone(), background_stopped);
     serve(state, listener).await;
     let _ = stop_background.send(true);
     if let Some(w) = worker {
         let _ = w.await;
     }
     Ok(())
+}
+
+/// The delivery worker's own connections (claims, outcomes, lease releases).
+const WORKER_CONNECTIONS: u32 = 2;
+
+/// How often SQLite's planner statistics are brought up to date (`Db::optimize`).
+const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs `Db::optimize` every `OPTIMIZE_EVERY` until the server stops.
+fn spawn_optimizer(db: crate::db::Db, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(OPTIMIZE_EVERY);
+        every.tick().await; // the first tick is now; `Db::connect_limited` just did it
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(e) = db.optimize().await {
+                        tracing::warn!(error = %e, "PRAGMA optimize failed");
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+        }
+    });
 }
 
 /// Serves until `state.shutdown` is cancelled, then drains within `SHUTDOWN_GRACE`.

@@ -106,14 +106,18 @@ impl Failure {
 }
 
 async fn open_db(config: &Config) -> Result<Db, Failure> {
-    let db = Db::connect(&config.database_url, config.database_max_connections)
-        .await
-        .map_err(|e| {
-            Failure::new(format!(
-                "cannot open the database ({}): {e}",
-                redact_url(&config.database_url)
-            ))
-        })?;
+    let db = Db::connect_limited(
+        &config.database_url,
+        config.database_max_connections,
+        Some(config.database_statement_timeout),
+    )
+    .await
+    .map_err(|e| {
+        Failure::new(format!(
+            "cannot open the database ({}): {e}",
+            redact_url(&config.database_url)
+        ))
+    })?;
     db.migrate()
         .await
         .map_err(|e| Failure::new(format!("cannot apply migrations: {e}")))?;

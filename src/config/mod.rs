@@ -60,6 +60,8 @@ pub struct Config {
     pub max_attachment_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// How long one database statement may run (`DATABASE_STATEMENT_TIMEOUT`).
+    pub database_statement_timeout: Duration,
     /// Serve `/metrics` on this private address (`None`: no private listener).
     pub metrics_addr: Option<std::net::SocketAddr>,
     /// With a token, `/metrics` is also served on the API port to `Bearer <token>`.
@@ -118,6 +120,8 @@ impl Config {
         let limits = http::limits(&mut r);
         let connections = http::connections(&mut r);
         let (metrics_addr, metrics_token) = http::metrics(&mut r);
+        let database_statement_timeout =
+            database::statement_timeout(&mut r, limits.request_timeout);
         let max_realtime_sessions_per_user = realtime::max_sessions_per_user(&mut r);
         let whatsapp_provider = providers::kind(&mut r);
         let twilio = providers::twilio(&mut r);
@@ -150,6 +154,7 @@ impl Config {
             max_attachment_bytes: limits.max_attachment_bytes,
             max_body_bytes: limits.max_body_bytes,
             request_timeout: limits.request_timeout,
+            database_statement_timeout,
             metrics_addr,
             metrics_token,
             connections,

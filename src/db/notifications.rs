@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx, Writer};
+use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx};
 
 /// A row to enqueue with a workflow step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,38 +97,63 @@ pub struct Claimed {
     pub is_active: bool,
 }
 
+/// The due rows, oldest first: on PostgreSQL the rows to lease (locked, skipping those another
+/// replica is leasing). The partial index `notification_log_due_idx` (PENDING rows only) serves
+/// it on both engines however big the log grows: on PostgreSQL the predicate matches the
+/// index's, on SQLite `INDEXED BY` names it (without statistics SQLite preferred the index on
+/// the channel and scanned every WhatsApp row; with `INDEXED BY` a query that could not use it
+/// fails instead of scanning).
+const DUE_PG: &str =
+    "SELECT id FROM notification_log WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' \
+                      AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+                      ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+const DUE_LITE: &str = "SELECT id FROM notification_log INDEXED BY notification_log_due_idx \
+                        WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' AND next_attempt_at <= $1 \
+                        AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2";
+
 /// Leases up to `limit` due WhatsApp rows until `lease_until`. On PostgreSQL, `SKIP LOCKED`
-/// lets several replicas claim from one queue without waiting on each other; SQLite has one
-/// writer, so its single UPDATE is already atomic.
+/// lets several replicas claim from one queue without waiting on each other. On SQLite the due
+/// rows are found on a reader, outside the writer turn (an idle poll never takes it); the
+/// UPDATE that leases them, under the turn, checks again that each is still due and unleased.
 pub async fn claim_due(
     db: &Db,
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    const PG: &str = "WITH due AS (SELECT id FROM notification_log WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' \
-                      AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-                      ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                      UPDATE notification_log n SET lease_until = $2 FROM due WHERE n.id = due.id RETURNING n.id";
-    const LITE: &str = "UPDATE notification_log SET lease_until = $2 WHERE id IN (SELECT id FROM notification_log \
-                        WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' AND next_attempt_at <= $1 \
-                        AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $3) RETURNING id";
-    let ids: Vec<i64> = match db.write().await {
-        Writer::Postgres(p) => {
-            sqlx::query_scalar(PG)
+    let ids: Vec<i64> = match db {
+        Db::Postgres(p) => {
+            let sql = format!(
+                "WITH due AS ({DUE_PG}) UPDATE notification_log n SET lease_until = $3 FROM due \
+                 WHERE n.id = due.id RETURNING n.id"
+            );
+            sqlx::query_scalar(&sql)
                 .bind(now)
-                .bind(lease_until)
                 .bind(limit)
+                .bind(lease_until)
                 .fetch_all(p)
                 .await?
         }
-        Writer::Sqlite(p, _turn) => {
-            sqlx::query_scalar(LITE)
+        Db::Sqlite(read, _) => {
+            let due: Vec<i64> = sqlx::query_scalar(DUE_LITE)
                 .bind(now)
-                .bind(lease_until)
                 .bind(limit)
-                .fetch_all(p)
-                .await?
+                .fetch_all(read)
+                .await?;
+            if due.is_empty() {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "UPDATE notification_log SET lease_until = $1 WHERE status = 'PENDING' \
+                 AND (lease_until IS NULL OR lease_until < $2) AND id IN ({}) RETURNING id",
+                (3..due.len() + 3)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let args: Vec<Arg> = due.into_iter().map(Arg::I64).collect();
+            on_write!(db.write().await, p => bind_args!(sqlx::query_scalar(&sql).bind(lease_until).bind(now), &args)
+                .fetch_all(p).await)?
         }
     };
     if ids.is_empty() {
@@ -142,6 +167,29 @@ pub async fn claim_due(
     );
     let args: Vec<Arg> = ids.into_iter().map(Arg::I64).collect();
     on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
+}
+
+/// The plan of the claim's search for due rows (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on
+/// PostgreSQL), one line per step: tests and the benchmark check it uses the due index.
+pub async fn claim_plan(db: &Db, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
+    match db {
+        Db::Postgres(p) => {
+            sqlx::query_scalar(&format!("EXPLAIN {DUE_PG}"))
+                .bind(now)
+                .bind(10i64)
+                .fetch_all(p)
+                .await
+        }
+        Db::Sqlite(p, _) => {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {DUE_LITE}"))
+                    .bind(now)
+                    .bind(10i64)
+                    .fetch_all(p)
+                    .await?;
+            Ok(rows.into_iter().map(|r| r.3).collect())
+        }
+    }
 }
 
 /// The provider accepted the message.
@@ -318,7 +366,7 @@ pub struct NotificationRow {
     pub username: String,
     pub first_name: String,
     pub last_name: String,
-    /// `COUNT(*) OVER ()` in paginated listings.
+    /// The listing's total in paginated listings (`list`).
     #[sqlx(default)]
     pub total_count: i64,
 }
@@ -389,13 +437,67 @@ fn filter_sql(f: &Filter) -> (String, Vec<Arg>) {
     (format!("WHERE {}", where_.join(" AND ")), args)
 }
 
+/// How many rows `f` covers. Filters on the channel, status and delivery status alone (the
+/// admin's log) read the maintained counters (`notification_counts`, kept by triggers in the
+/// transaction of every write to the log), not the log; any other filter (a recipient, a
+/// ticket, read or unread, one id) counts through its index.
 pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+    // The counters key a missing delivery status as '', which `= ''` on the log never matches.
+    let counters_serve = f.recipient.is_none()
+        && f.ticket.is_none()
+        && f.id.is_none()
+        && f.is_read.is_none()
+        && f.delivery_status.as_deref() != Some("");
+    if counters_serve {
+        return counted(db, f).await;
+    }
     let (clause, args) = filter_sql(f);
     let sql = format!("SELECT COUNT(*) FROM notification_log n {clause}");
     on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
 }
 
+/// `count` from the counters: the sum of the slots matching the channel, status and delivery
+/// status of `f` (a counter's delivery status is '' where the row has none).
+async fn counted(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+    let mut args = Vec::new();
+    let mut where_ = vec!["1 = 1".to_string()];
+    for (column, value) in [
+        ("notification_type", &f.notification_type),
+        ("status", &f.status),
+        ("delivery_status", &f.delivery_status),
+    ] {
+        if let Some(v) = value {
+            args.push(Arg::Text(v.clone()));
+            where_.push(format!("{column} = ${}", args.len()));
+        }
+    }
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM notification_counts WHERE {}",
+        where_.join(" AND ")
+    );
+    on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
+}
+
+/// One page of the log, newest first: the rows are read in index order and the reading stops
+/// at the page (no window over every matching row); the total comes from `count`, asked only
+/// when the page has rows (`PageRequest::load` counts an empty page itself).
 pub async fn list(
+    db: &Db,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let mut rows = select(db, f, offset, limit).await?;
+    if !rows.is_empty() {
+        let total = count(db, f).await?;
+        for r in &mut rows {
+            r.total_count = total;
+        }
+    }
+    Ok(rows)
+}
+
+async fn select(
     db: &Db,
     f: &Filter,
     offset: i64,
@@ -408,7 +510,7 @@ pub async fn list(
     let sql = format!(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
-         n.error_code, n.attempts, u.username, u.first_name, u.last_name, COUNT(*) OVER () AS total_count \
+         n.error_code, n.attempts, u.username, u.first_name, u.last_name \
          FROM notification_log n JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,
@@ -418,7 +520,29 @@ pub async fn list(
 }
 
 pub async fn get(db: &Db, f: &Filter) -> Result<Option<NotificationRow>, sqlx::Error> {
-    Ok(list(db, f, 0, 1).await?.into_iter().next())
+    Ok(select(db, f, 0, 1).await?.into_iter().next())
+}
+
+/// Differences between the counters and the log, as (channel, status, delivery status,
+/// counted, actual): empty when the counters are exact. For tests and for checking a database
+/// by hand; it reads the whole log.
+pub async fn counter_drift(
+    db: &Db,
+) -> Result<Vec<(String, String, String, i64, i64)>, sqlx::Error> {
+    const SQL: &str = "WITH actual AS (SELECT notification_type, status, COALESCE(delivery_status, '') AS delivery_status, \
+                       COUNT(*) AS n FROM notification_log GROUP BY 1, 2, 3), \
+                       counted AS (SELECT notification_type, status, delivery_status, CAST(SUM(n) AS BIGINT) AS n \
+                       FROM notification_counts GROUP BY 1, 2, 3), \
+                       keys AS (SELECT notification_type, status, delivery_status FROM actual UNION \
+                       SELECT notification_type, status, delivery_status FROM counted) \
+                       SELECT k.notification_type, k.status, k.delivery_status, CAST(COALESCE(c.n, 0) AS BIGINT), \
+                       CAST(COALESCE(a.n, 0) AS BIGINT) FROM keys k \
+                       LEFT JOIN actual a ON a.notification_type = k.notification_type AND a.status = k.status \
+                       AND a.delivery_status = k.delivery_status \
+                       LEFT JOIN counted c ON c.notification_type = k.notification_type AND c.status = k.status \
+                       AND c.delivery_status = k.delivery_status \
+                       WHERE COALESCE(c.n, 0) <> COALESCE(a.n, 0) ORDER BY 1, 2, 3";
+    on_db!(db, p => sqlx::query_as(SQL).fetch_all(p).await)
 }
 
 /// Marks rows of `f` read (only unread ones keep their first `read_at`); returns how many.
@@ -437,12 +561,14 @@ pub async fn mark_read(db: &Db, f: &Filter, now: DateTime<Utc>) -> Result<u64, s
 pub async fn stats(
     db: &Db,
 ) -> Result<(Vec<(String, String, i64)>, Vec<(String, i64)>), sqlx::Error> {
-    const BY_STATUS: &str = "SELECT notification_type, status, COUNT(*) FROM notification_log \
-                             GROUP BY notification_type, status ORDER BY notification_type, status";
+    // From the counters (see `count`), not the log: a few dozen rows however big the log is.
+    const BY_STATUS: &str = "SELECT notification_type, status, CAST(SUM(n) AS BIGINT) FROM notification_counts \
+                             GROUP BY notification_type, status HAVING SUM(n) <> 0 ORDER BY notification_type, status";
     const BY_DELIVERY: &str =
-        "SELECT COALESCE(delivery_status, 'unknown'), COUNT(*) FROM notification_log \
+        "SELECT CASE WHEN delivery_status = '' THEN 'unknown' ELSE delivery_status END, \
+                               CAST(SUM(n) AS BIGINT) FROM notification_counts \
                                WHERE notification_type = 'WHATSAPP' AND status <> 'PENDING' \
-                               GROUP BY COALESCE(delivery_status, 'unknown') ORDER BY 1";
+                               GROUP BY 1 HAVING SUM(n) <> 0 ORDER BY 1";
     let a = on_db!(db, p => sqlx::query_as(BY_STATUS).fetch_all(p).await)?;
     let b = on_db!(db, p => sqlx::query_as(BY_DELIVERY).fetch_all(p).await)?;
     Ok((a, b))

@@ -2,8 +2,11 @@
 //! SQLite writer turn, and the macros that run one query text on whichever driver this is.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -31,6 +34,51 @@ pub enum Db {
 pub struct SqliteWriter {
     pool: SqlitePool,
     turn: Arc<tokio::sync::Mutex<()>>,
+    limits: Arc<SqliteLimits>,
+}
+
+/// What stops a running SQLite statement: SQLite has no `statement_timeout`, so every connection
+/// runs a progress handler (every `PROGRESS_STEPS` virtual machine steps) that interrupts the
+/// statement once the time limit of its turn has passed, counted from when the connection was
+/// handed out, or at once when the database is being closed (`Db::close`). A query whose
+/// request timed out or went away (its future dropped, which leaves sqlx's worker thread
+/// running it) stops at the latest at the limit, and shutdown does not wait for it.
+#[derive(Debug, Default)]
+struct SqliteLimits {
+    statement_timeout: Option<Duration>,
+    closing: AtomicBool,
+}
+
+/// Virtual machine steps between two checks of the limit: about a tenth of a millisecond.
+const PROGRESS_STEPS: i32 = 10_000;
+
+impl SqliteLimits {
+    /// Starts the clock of this connection's turn: installs a handler with a new deadline.
+    async fn arm(self: Arc<Self>, conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+        let deadline = self.statement_timeout.map(|t| Instant::now() + t);
+        let limits = self;
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(PROGRESS_STEPS, move || {
+                !limits.closing.load(Ordering::Relaxed)
+                    && deadline.is_none_or(|d| Instant::now() < d)
+            });
+        Ok(())
+    }
+
+    /// Pool options whose connections are armed when opened and each time they are handed out.
+    fn pool_options(self: &Arc<Self>, max_connections: u32) -> SqlitePoolOptions {
+        let (on_connect, on_acquire) = (self.clone(), self.clone());
+        SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .after_connect(move |c, _| -> BoxFuture<'_, Result<(), sqlx::Error>> {
+                Box::pin(on_connect.clone().arm(c))
+            })
+            .before_acquire(move |c, _| -> BoxFuture<'_, Result<bool, sqlx::Error>> {
+                let limits = on_acquire.clone();
+                Box::pin(async move { limits.arm(c).await.map(|_| true) })
+            })
+    }
 }
 
 /// The right to run single write statements (see `Db::write`); on SQLite it holds the turn.
@@ -142,8 +190,19 @@ pub fn placeholders(n: usize) -> String {
 }
 
 impl Db {
-    /// Connects to `DATABASE_URL`; a SQLite file is created when missing.
+    /// Connects to `DATABASE_URL` with no time limit on statements; a SQLite file is created
+    /// when missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        Db::connect_limited(url, max_connections, None).await
+    }
+
+    /// `connect`, where no statement runs longer than `statement_timeout`: PostgreSQL's
+    /// `statement_timeout` on every connection, an interrupt on SQLite (see `SqliteLimits`).
+    pub async fn connect_limited(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Db, sqlx::Error> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -151,30 +210,74 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            let limits = Arc::new(SqliteLimits {
+                statement_timeout,
+                closing: AtomicBool::new(false),
+            });
             // The writer first: it creates the file and switches it to WAL.
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
+            let writer = limits
+                .pool_options(1)
                 .min_connections(1)
                 .connect_with(opts.clone())
                 .await?;
-            let read = SqlitePoolOptions::new()
-                .max_connections(max_connections.max(1))
+            // Statistics for the planner, kept current at the cost SQLite recommends on open.
+            sqlx::query("PRAGMA optimize = 0x10002")
+                .execute(&writer)
+                .await?;
+            let read = limits
+                .pool_options(max_connections)
                 .min_connections(1)
                 .connect_with(opts.pragma("query_only", "ON"))
                 .await?;
             let writer = SqliteWriter {
                 pool: writer,
                 turn: Arc::default(),
+                limits,
             };
             Ok(Db::Sqlite(read, Arc::new(writer)))
         } else {
-            let opts = PgConnectOptions::from_str(url)?;
+            let mut opts = PgConnectOptions::from_str(url)?;
+            if let Some(limit) = statement_timeout {
+                opts = opts.options([("statement_timeout", format!("{}ms", limit.as_millis()))]);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))
+        }
+    }
+
+    /// A `Db` on the same database with pools of its own (`max_connections` for reads, and on
+    /// PostgreSQL for writes too; SQLite's writer and its turn stay shared): the delivery
+    /// worker's, so requests holding every connection of the main pool cannot starve it.
+    pub fn dedicated(&self, max_connections: u32) -> Db {
+        match self {
+            Db::Postgres(p) => Db::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_lazy_with((*p.connect_options()).clone()),
+            ),
+            Db::Sqlite(read, w) => Db::Sqlite(
+                w.limits
+                    .pool_options(max_connections)
+                    .connect_lazy_with((*read.connect_options()).clone()),
+                w.clone(),
+            ),
+        }
+    }
+
+    /// Keeps SQLite's planner statistics current (`PRAGMA optimize`, which analyzes only what
+    /// changed enough and is cheap otherwise); run periodically by `app`. PostgreSQL's
+    /// autovacuum does this itself.
+    pub async fn optimize(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Postgres(_) => Ok(()),
+            Db::Sqlite(..) => {
+                on_write!(self.write().await, p => sqlx::query("PRAGMA optimize").execute(p).await.map(|_| ()))
+            }
         }
     }
 
@@ -185,13 +288,28 @@ impl Db {
         }
     }
 
-    /// Applies the migrations of this engine (embedded in the binary at build time).
+    /// Applies the migrations of this engine (embedded in the binary at build time), without
+    /// the statement time limit: building an index on a populated table takes longer.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
+            Db::Postgres(p) => {
+                let mut conn = p.acquire().await?;
+                sqlx::query("SET statement_timeout = 0")
+                    .execute(&mut *conn)
+                    .await?;
+                let migrated = sqlx::migrate!("./migrations/postgres")
+                    .run(&mut *conn)
+                    .await;
+                sqlx::query("RESET statement_timeout")
+                    .execute(&mut *conn)
+                    .await?;
+                migrated
+            }
             Db::Sqlite(_, w) => {
                 let _turn = w.turn.clone().lock_owned().await;
-                sqlx::migrate!("./migrations/sqlite").run(&w.pool).await
+                let mut conn = w.pool.acquire().await?;
+                conn.lock_handle().await?.remove_progress_handler();
+                sqlx::migrate!("./migrations/sqlite").run(&mut *conn).await
             }
         }
     }
@@ -236,10 +354,13 @@ impl Db {
         on_db!(self, p => sqlx::query("SELECT 1").execute(p).await.map(|_| ()))
     }
 
+    /// Closes the pools; on SQLite the statements still running (abandoned by their requests)
+    /// are interrupted first, so closing does not wait for them.
     pub async fn close(&self) {
         match self {
             Db::Postgres(p) => p.close().await,
             Db::Sqlite(read, w) => {
+                w.limits.closing.store(true, Ordering::Relaxed);
                 read.close().await;
                 w.pool.close().await;
             }

@@ -109,9 +109,13 @@ impl TestApp {
     /// Migrates the configured database and serves on a free port; `cleanup` drops the
     /// database when this app is dropped.
     async fn start(config: Config, engine: Engine, cleanup: Option<Cleanup>) -> TestApp {
-        let db = Db::connect(&config.database_url, config.database_max_connections)
-            .await
-            .expect("connect");
+        let db = Db::connect_limited(
+            &config.database_url,
+            config.database_max_connections,
+            Some(config.database_statement_timeout),
+        )
+        .await
+        .expect("connect");
         db.migrate().await.expect("migrate");
         let state = AppState::new(db.clone(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -11,6 +11,7 @@ mod import_django;
 mod inputs;
 mod meta;
 mod migrations;
+mod notification_counts;
 mod openapi;
 mod plumbing;
 mod profiles;
