@@ -166,16 +166,23 @@ async fn import(
         progress,
     };
 
-    let n = copy
-        .table(
-            "auth_user",
-            size("auth_user"),
-            source.users(),
-            convert::user,
-            store::insert_users,
-        )
-        .await?;
-    tables.push(line("auth_user", n, ""));
+    // A table that comes over as it is: read in batches, converted row by row, written, and a
+    // line in the report. Tables go in foreign-key order.
+    macro_rules! copy_table {
+        ($table:literal, $rows:expr, $convert:path, $store:path, $note:literal) => {{
+            let n = copy
+                .table($table, size($table), $rows, $convert, $store)
+                .await?;
+            tables.push(line($table, n, $note));
+        }};
+    }
+    copy_table!(
+        "auth_user",
+        source.users(),
+        convert::user,
+        store::insert_users,
+        ""
+    );
 
     let n = copy
         .table(
@@ -240,80 +247,55 @@ async fn import(
         why,
     });
 
-    let n = copy
-        .table(
-            "core_ticket",
-            size("core_ticket"),
-            source.tickets(),
-            convert::ticket,
-            store::insert_tickets,
-        )
-        .await?;
-    tables.push(line("core_ticket", n, ""));
-    let n = copy
-        .table(
-            "core_ticket_assigned_to",
-            size("core_ticket_assigned_to"),
-            source.assignees(),
-            convert::assignee,
-            store::insert_assignees,
-        )
-        .await?;
-    tables.push(line("core_ticket_assigned_to", n, ""));
-    let n = copy
-        .table(
-            "core_tickethistory",
-            size("core_tickethistory"),
-            source.history(),
-            convert::history,
-            store::insert_history,
-        )
-        .await?;
-    tables.push(line("core_tickethistory", n, ""));
-    let n = copy
-        .table(
-            "core_ticketattachment",
-            size("core_ticketattachment"),
-            source.attachments(),
-            convert::attachment,
-            store::insert_attachments,
-        )
-        .await?;
-    tables.push(line(
+    copy_table!(
+        "core_ticket",
+        source.tickets(),
+        convert::ticket,
+        store::insert_tickets,
+        ""
+    );
+    copy_table!(
+        "core_ticket_assigned_to",
+        source.assignees(),
+        convert::assignee,
+        store::insert_assignees,
+        ""
+    );
+    copy_table!(
+        "core_tickethistory",
+        source.history(),
+        convert::history,
+        store::insert_history,
+        ""
+    );
+    copy_table!(
         "core_ticketattachment",
-        n,
-        "name and type inferred from the bytes",
-    ));
-    let n = copy
-        .table(
-            "core_notificationlog",
-            size("core_notificationlog"),
-            source.notifications(),
-            convert::notification,
-            store::insert_notifications,
-        )
-        .await?;
-    tables.push(line("core_notificationlog", n, "history: never sent again"));
-    let n = copy
-        .table(
-            "token_blacklist_outstandingtoken",
-            size("token_blacklist_outstandingtoken"),
-            source.outstanding_tokens(),
-            convert::outstanding_token,
-            store::insert_outstanding_tokens,
-        )
-        .await?;
-    tables.push(line("token_blacklist_outstandingtoken", n, ""));
-    let n = copy
-        .table(
-            "token_blacklist_blacklistedtoken",
-            size("token_blacklist_blacklistedtoken"),
-            source.blacklisted_tokens(),
-            convert::blacklisted_token,
-            store::insert_blacklisted_tokens,
-        )
-        .await?;
-    tables.push(line("token_blacklist_blacklistedtoken", n, ""));
+        source.attachments(),
+        convert::attachment,
+        store::insert_attachments,
+        "name and type inferred from the bytes"
+    );
+    copy_table!(
+        "core_notificationlog",
+        source.notifications(),
+        convert::notification,
+        store::insert_notifications,
+        "history: never sent again"
+    );
+    copy_table!(
+        "token_blacklist_outstandingtoken",
+        source.outstanding_tokens(),
+        convert::outstanding_token,
+        store::insert_outstanding_tokens,
+        ""
+    );
+    copy_table!(
+        "token_blacklist_blacklistedtoken",
+        source.blacklisted_tokens(),
+        convert::blacklisted_token,
+        store::insert_blacklisted_tokens,
+        ""
+    );
 
     let mut report = Report {
         outcome: Outcome::DryRun,
