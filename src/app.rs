@@ -234,11 +234,15 @@ fn spawn_optimizer(db: crate::db::Db, mut stopped: tokio::sync::watch::Receiver<
 
 /// Serves until `state.shutdown` is cancelled, then drains within `SHUTDOWN_GRACE`.
 pub async fn serve(state: AppState, listener: TcpListener) {
-    let (limits, stop, grace) = (
+    let (mut limits, stop, grace) = (
         state.config.connections.clone(),
         state.shutdown.clone(),
         state.config.shutdown_grace,
     );
+    let database_files = state.config.database_max_connections + WORKER_CONNECTIONS + 1;
+    let cap = serve::connection_cap(limits.max_connections, database_files);
+    tracing::info!(max_connections = cap, "serving at most {cap} connections at once");
+    limits.max_connections = Some(cap);
     let router = build_router(state);
     let app = tower::util::MapRequest::new(
         router,

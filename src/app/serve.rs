@@ -53,6 +53,31 @@ impl<S> App for S where
 {
 }
 
+/// Files kept for what is not a client connection (the database's, the LISTEN connection, log
+/// files, the metrics listener), beside the database pool itself.
+const RESERVED_FILES: u64 = 64;
+/// The cap when the open-file limit is unlimited or very large.
+const MOST_CONNECTIONS: u64 = 65_536;
+/// The cap when nobody computed one (`connection_cap` always does for `app::run`).
+const DEFAULT_CAP: usize = 900;
+
+/// The connection cap: `MAX_CONNECTIONS` when set; otherwise what the open-file limit leaves,
+/// once its soft value is raised to the hard one (as servers do at start), after the database
+/// connections and `RESERVED_FILES`. So a crowd of idle sockets is held (until
+/// `HEADER_READ_TIMEOUT` closes them) without making real clients wait, and accepting never
+/// runs out of descriptors.
+pub(super) fn connection_cap(configured: Option<usize>, database_connections: u32) -> usize {
+    if let Some(n) = configured {
+        return n;
+    }
+    let files = rlimit::increase_nofile_limit(u64::MAX).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "cannot read the open-file limit: assuming 1024");
+        1024
+    });
+    let room = files.saturating_sub(u64::from(database_connections) + RESERVED_FILES);
+    room.clamp(16, MOST_CONNECTIONS) as usize
+}
+
 /// Serves `app` on `listener` until `stop`, then drains for at most `grace`.
 pub(super) async fn serve(
     listener: TcpListener,
@@ -62,7 +87,7 @@ pub(super) async fn serve(
     grace: Duration,
 ) {
     let builder = Arc::new(builder(limits));
-    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let open = Arc::new(Semaphore::new(limits.max_connections.unwrap_or(DEFAULT_CAP)));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // A permit first: at the cap, new connections wait in the kernel's listen queue.

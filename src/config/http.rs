@@ -84,8 +84,9 @@ pub struct ConnectionLimits {
     pub keep_alive_timeout: Duration,
     /// HTTP/2: a PING after this much silence; no answer within as long closes the connection.
     pub http2_keep_alive_interval: Duration,
-    /// Open connections at most; further ones wait in the listen queue until one closes.
-    pub max_connections: usize,
+    /// Open connections at most (`MAX_CONNECTIONS`); further ones wait in the listen queue
+    /// until one closes. `None`: what the open-file limit allows (see `app::serve`).
+    pub max_connections: Option<usize>,
 }
 
 /// `HEADER_READ_TIMEOUT`, `KEEP_ALIVE_TIMEOUT`, `HTTP2_KEEP_ALIVE_INTERVAL`, `MAX_CONNECTIONS`.
@@ -94,15 +95,17 @@ pub(super) fn connections(r: &mut Reader) -> ConnectionLimits {
     let keep_alive_timeout = r.duration("KEEP_ALIVE_TIMEOUT", Duration::from_secs(75));
     let http2_keep_alive_interval =
         r.duration("HTTP2_KEEP_ALIVE_INTERVAL", Duration::from_secs(20));
-    let max_connections = r.parse("MAX_CONNECTIONS", 900usize, "a whole number");
-    if max_connections == 0 {
+    let max_connections = r
+        .raw("MAX_CONNECTIONS")
+        .map(|_| r.parse("MAX_CONNECTIONS", 1usize, "a whole number"));
+    if max_connections == Some(0) {
         r.error("MAX_CONNECTIONS=0 would refuse every connection: use 1 or more");
     }
     ConnectionLimits {
         header_read_timeout,
         keep_alive_timeout,
         http2_keep_alive_interval,
-        max_connections: max_connections.max(1),
+        max_connections: max_connections.map(|n| n.max(1)),
     }
 }
 

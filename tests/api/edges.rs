@@ -53,7 +53,7 @@ fn short_keep_alive(c: &mut Config) {
 }
 
 fn two_connections(c: &mut Config) {
-    c.connections.max_connections = 2;
+    c.connections.max_connections = Some(2);
 }
 
 fn https_public_url(c: &mut Config) {
