@@ -241,7 +241,10 @@ pub async fn serve(state: AppState, listener: TcpListener) {
     );
     let database_files = state.config.database_max_connections + WORKER_CONNECTIONS + 1;
     let cap = serve::connection_cap(limits.max_connections, database_files);
-    tracing::info!(max_connections = cap, "serving at most {cap} connections at once");
+    tracing::info!(
+        max_connections = cap,
+        "serving at most {cap} connections at once"
+    );
     limits.max_connections = Some(cap);
     let router = build_router(state);
     let app = tower::util::MapRequest::new(

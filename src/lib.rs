@@ -28,12 +28,17 @@
 //!   Typed inputs and the acting user in, typed results or [`error::Error`] out; no axum, no
 //!   JSON.
 //! - **[`state`]**: `AppState`, what every door shares (the `Db`, configuration, token keys,
-//!   the worker's wake-up and health, the push hub, caches).
+//!   the worker's wake-up and health, the push hub and live sessions, caches, throttles and
+//!   rates, the shutdown signal), and `state/gates.rs`: the byte budget of uploads in flight
+//!   and the bound on answers that inline attachments.
 //! - **[`notify`]**: from workflow events to messages: recipients and texts (`events`,
-//!   `templates`), the outbox rows a step writes, the in-app pushes (`push`), the delivery
+//!   `templates`), the outbox rows a step writes, the in-app pushes (`push`) and the live
+//!   WebSocket/SSE sessions that end with the access behind them (`sessions`), the delivery
 //!   `worker`, and the WhatsApp providers (`provider/`: Twilio, Meta, log).
 //! - **[`auth`]**: the `AuthUser` type, SimpleJWT-compatible tokens, password hashes (argon2id,
-//!   Django's PBKDF2 verified and upgraded), login throttling, the cache of authenticated users.
+//!   Django's PBKDF2 verified and upgraded), login throttling (per user and address, per
+//!   address, and the password-check queue: `throttle`, `queue`), per-user rates of ticket
+//!   creation and comments (`rate`), the cache of authenticated users.
 //! - **[`error`]**: the one error vocabulary, named by meaning (`Refused`, `NotFound`,
 //!   `Workflow(WorkflowError)`, `TicketBusy`...). Only `error` turns an error into DRF's status
 //!   and body (`error/shapes.rs`, the same structs the OpenAPI document shows).
@@ -44,7 +49,9 @@
 //!   `on_tx!`). Every write goes through `Db::begin` or `Db::write`, which on SQLite take this
 //!   process's writer turn (the read pool is `query_only`, so a write that skips them fails at
 //!   once). `db/listen.rs` holds LISTEN/NOTIFY: one listener per process for the worker's
-//!   wake-ups and the in-app pushes.
+//!   wake-ups, the in-app pushes and the ends of sessions. The notification log's counts are
+//!   counters kept by triggers (migration 0007); statements are bounded by
+//!   `DATABASE_STATEMENT_TIMEOUT` on both engines.
 //! - **[`domain`]**: pure rules, no axum and no sqlx: the ticket state machine
 //!   (`workflow::apply`, tested as a table of status x action x role), SLA deadlines and breach
 //!   flags, roles, phone numbers, the original's date formats.

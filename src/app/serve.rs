@@ -87,7 +87,9 @@ pub(super) async fn serve(
     grace: Duration,
 ) {
     let builder = Arc::new(builder(limits));
-    let open = Arc::new(Semaphore::new(limits.max_connections.unwrap_or(DEFAULT_CAP)));
+    let open = Arc::new(Semaphore::new(
+        limits.max_connections.unwrap_or(DEFAULT_CAP),
+    ));
     let mut connections = tokio::task::JoinSet::new();
     loop {
         // A permit first: at the cap, new connections wait in the kernel's listen queue.

@@ -89,7 +89,10 @@ fn metrics_listen_privately_by_default_and_a_token_moves_them_to_the_api_port() 
 fn connection_limits_have_defaults_and_refuse_zero() {
     let c = cfg(&[]).unwrap().connections;
     assert_eq!(c.header_read_timeout, Duration::from_secs(10));
-    assert_eq!(c.max_connections, None, "by default the open-file limit decides");
+    assert_eq!(
+        c.max_connections, None,
+        "by default the open-file limit decides"
+    );
     let c = cfg(&[("MAX_CONNECTIONS", "300")]).unwrap().connections;
     assert_eq!(c.max_connections, Some(300));
     let e = cfg(&[("MAX_CONNECTIONS", "0")]).unwrap_err();
