@@ -105,17 +105,11 @@ fn create_admin(dir: &std::path::Path) {
     assert!(child.wait().expect("wait").success());
 }
 
+/// Sends SIGTERM and waits for the exit (at most 10 s).
 fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    for _ in 0..100 {
-        if let Ok(Some(status)) = child.try_wait() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    panic!("serve did not exit within 10 s of SIGTERM");
+    exit_within(child, Duration::from_secs(10))
 }
 
 #[tokio::test]
