@@ -41,6 +41,10 @@ use sqlx::Connection;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 
+#[path = "common.rs"]
+mod common;
+use common::*;
+
 type R<T> = Result<T, String>;
 
 const PASSWORD: &str = "bench-password-1";
@@ -89,50 +93,6 @@ fn main() {
     }
 }
 
-fn env_usize(name: &str, default: usize) -> R<usize> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not a whole number")),
-    }
-}
-
-/// The release binary (`INCIDENT_BIN`, else `$CARGO_TARGET_DIR/release/incident`).
-fn find_binary() -> R<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = match std::env::var_os("INCIDENT_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => std::env::var_os("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|t| if t.is_relative() { root.join(t) } else { t })
-            .unwrap_or_else(|| root.join("target"))
-            .join("release")
-            .join("incident"),
-    };
-    if bin.is_file() {
-        Ok(bin)
-    } else {
-        Err(format!(
-            "{} is missing: run `cargo build --release` first",
-            bin.display()
-        ))
-    }
-}
-
-/// Kilobytes of a `/proc/<pid>/status` line such as `VmRSS` or `VmHWM`.
-fn proc_kb(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// The soft open-file limit of this process (the server inherits it).
 fn open_file_limit() -> String {
     std::fs::read_to_string("/proc/self/limits")
@@ -157,18 +117,6 @@ fn open_sockets(pid: u32) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn mb(kb: u64) -> String {
@@ -615,10 +563,4 @@ async fn measure(engine: &str, server: &Server, counts: (usize, usize, usize)) -
     }
     println!("  sockets the server still held at the end: {held} (the hostile ones are not timed out on this branch)");
     Ok(())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }

@@ -24,6 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common.rs"]
+mod common;
+use common::*;
+
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
@@ -157,18 +161,6 @@ async fn generate(path: &Path, sizes: &Sizes) {
         .await
         .expect("generate rows");
     pool.close().await;
-}
-
-/// Kilobytes of a `/proc/<pid>/status` line such as `VmHWM`.
-fn proc_kb(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(key))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 struct Run {

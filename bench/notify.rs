@@ -33,11 +33,11 @@
 //! whatever else runs on it; the load average is printed with each engine.
 
 use std::fmt::Display;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -49,6 +49,10 @@ use sqlx::Connection;
 use tokio::io::AsyncWriteExt;
 use tokio::process::{Child, Command};
 use tokio::task::JoinSet;
+
+#[path = "common.rs"]
+mod common;
+use common::*;
 
 type R<T> = Result<T, String>;
 
@@ -143,80 +147,11 @@ struct Bench {
     seq: AtomicUsize,
 }
 
-fn env_usize(name: &str, default: usize) -> R<usize> {
-    match std::env::var(name) {
-        Err(_) => Ok(default),
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not a whole number")),
-    }
-}
-
-/// The release binary; a warning when sources are newer than it.
-fn find_binary() -> R<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bin = match std::env::var_os("INCIDENT_BIN") {
-        Some(p) => PathBuf::from(p),
-        None => {
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .map(|t| if t.is_relative() { root.join(t) } else { t })
-                .unwrap_or_else(|| root.join("target"));
-            target.join("release").join("incident")
-        }
-    };
-    if !bin.is_file() {
-        return Err(format!(
-            "{} is missing: run `cargo build --release` first (this benchmark runs the release binary and builds nothing)",
-            bin.display()
-        ));
-    }
-    let built = std::fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let newest = ["src", "migrations", "Cargo.toml"]
-        .iter()
-        .filter_map(|p| newest_mtime(&root.join(p)))
-        .max();
-    if newest.is_some_and(|n| n > built) {
-        println!(
-            "warning: sources changed after {} was built; run `cargo build --release` to measure them",
-            bin.display()
-        );
-    }
-    Ok(bin)
-}
-
-fn newest_mtime(path: &Path) -> Option<SystemTime> {
-    let meta = std::fs::metadata(path).ok()?;
-    if !meta.is_dir() {
-        return meta.modified().ok();
-    }
-    std::fs::read_dir(path)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| newest_mtime(&e.path()))
-        .max()
-}
-
 fn free_port() -> R<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .context(|| "cannot find a free port".into())
-}
-
-/// Kilobytes of a `/proc/<pid>/status` line such as `VmRSS` or `VmHWM`.
-fn proc_kb(pid: u32, key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
 }
 
 /// A database URL fit to print: its password replaced.
@@ -229,12 +164,6 @@ fn redacted(url: &str) -> String {
         Ok(u) => u.to_string(),
         Err(_) => "(not a URL)".into(),
     }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 struct Database {
@@ -966,18 +895,6 @@ async fn create_tickets(api: &Api, client: &User, count: usize, concurrency: usi
 
 // ---------------------------------------------------------------------------------------------
 // Figures
-
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
