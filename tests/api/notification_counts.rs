@@ -4,17 +4,15 @@
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer};
 
 use crate::common::{Engine, TestApp};
 use crate::on_both_engines;
 use crate::tickets::{cast_with_numbers, new_ticket};
-use crate::whatsapp::{created, settled, twilio_app, twilio_error, SID, TOKEN};
+use crate::whatsapp::{
+    created, fake_twilio_in_turn, settled, twilio_app, twilio_error, SID, TOKEN,
+};
 
 on_both_engines!(counters_stay_exact_through_every_write_path);
-
-const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
 
 /// Fails the test when a counter differs from the log.
 async fn assert_exact(app: &TestApp, after: &str) {
@@ -60,25 +58,15 @@ async fn callback(app: &TestApp, sid: &str, status: &str) {
 }
 
 async fn counters_stay_exact_through_every_write_path(engine: Engine) {
-    let fake = MockServer::start().await;
     // One rate limit (a retry), one refused credential (a failure), then accepted.
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(twilio_error(429, 20429, "Too Many Requests"))
-        .up_to_n_times(1)
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(twilio_error(401, 20003, "Authenticate"))
-        .up_to_n_times(1)
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio_in_turn(
+        vec![
+            (twilio_error(429, 20429, "Too Many Requests"), 1),
+            (twilio_error(401, 20003, "Authenticate"), 1),
+        ],
+        created(),
+    )
+    .await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     assert_exact(&app, "nothing").await;

@@ -51,10 +51,26 @@ fn use_twilio(c: &mut Config, base: String) {
 
 /// A fake Twilio answering every message with `answer`.
 async fn fake_twilio(answer: ResponseTemplate) -> MockServer {
+    fake_twilio_in_turn(Vec::new(), answer).await
+}
+
+/// A fake Twilio giving each of `first` its number of times, in order, then `then` for good.
+pub async fn fake_twilio_in_turn(
+    first: Vec<(ResponseTemplate, u64)>,
+    then: ResponseTemplate,
+) -> MockServer {
     let fake = MockServer::start().await;
+    for (answer, times) in first {
+        Mock::given(method("POST"))
+            .and(path(MESSAGES))
+            .respond_with(answer)
+            .up_to_n_times(times)
+            .mount(&fake)
+            .await;
+    }
     Mock::given(method("POST"))
         .and(path(MESSAGES))
-        .respond_with(answer)
+        .respond_with(then)
         .mount(&fake)
         .await;
     fake
@@ -365,18 +381,11 @@ async fn every_event_reaches_exactly_the_right_recipients(engine: Engine) {
 }
 
 async fn rate_limited_sends_are_retried_then_sent(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(twilio_error(429, 20429, "Too Many Requests"))
-        .up_to_n_times(2)
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio_in_turn(
+        vec![(twilio_error(429, 20429, "Too Many Requests"), 2)],
+        created(),
+    )
+    .await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
@@ -388,24 +397,14 @@ async fn rate_limited_sends_are_retried_then_sent(engine: Engine) {
 }
 
 async fn server_errors_and_timeouts_are_retried_then_sent(engine: Engine) {
-    let fake = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created().set_delay(Duration::from_secs(3)))
-        .up_to_n_times(1)
-        .mount(&fake)
-        .await;
-    Mock::given(method("POST"))
-        .and(path(MESSAGES))
-        .respond_with(created())
-        .mount(&fake)
-        .await;
+    let fake = fake_twilio_in_turn(
+        vec![
+            (ResponseTemplate::new(503), 1),
+            (created().set_delay(Duration::from_secs(3)), 1),
+        ],
+        created(),
+    )
+    .await;
     let app = twilio_app(engine, &fake).await;
     let c = cast_with_numbers(&app).await;
     crate::tickets::new_ticket(&app, &c.client).await;
