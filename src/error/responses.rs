@@ -130,3 +130,8 @@ pub struct CannotApprove(pub ErrorBody);
     ),
 )]
 pub struct TooBusy(pub Detail);
+
+/// 400 from the answers that inline attachments: `?file_data=` is not a boolean.
+#[derive(ToResponse)]
+#[response(description = "`file_data` is not a boolean", example = json!({"file_data": ["Must be a valid boolean."]}))]
+pub struct BadFileData(pub FieldErrors);

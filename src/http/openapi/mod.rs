@@ -221,7 +221,7 @@ route is `405` (after authentication).";
         responses(
             Unauthorized, MalformedBody, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
             NotAdmin, InvalidPage, InvalidFilter,
-            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy,
+            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy, BadFileData,
             UserNotFound, NotificationNotFound,
             NotNew, CannotStart, NotAssignedToStart, NotAssignedToFinish, CannotApprove,
         ),

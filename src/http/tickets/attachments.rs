@@ -69,8 +69,7 @@ pub async fn add_attachment(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The attachments", body = TicketAttachments),
-        (status = 400, description = "`file_data` is not a boolean", body = FieldErrors,
-         example = json!({"file_data": ["Must be a valid boolean."]})),
+        (status = 400, response = BadFileData),
         (status = 404, response = TicketNotVisible),
         (status = 503, response = TooBusy),
     ))]

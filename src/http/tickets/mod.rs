@@ -126,8 +126,7 @@ async fn detail(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The ticket", body = TicketDetail),
-        (status = 400, description = "`file_data` is not a boolean", body = FieldErrors,
-         example = json!({"file_data": ["Must be a valid boolean."]})),
+        (status = 400, response = BadFileData),
         (status = 404, description = "No such ticket, or not visible to the caller", body = Detail,
          example = json!({"detail": "No Ticket matches the given query."})),
         (status = 503, response = TooBusy),
