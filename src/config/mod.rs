@@ -124,7 +124,7 @@ impl Config {
             database::statement_timeout(&mut r, limits.request_timeout);
         let max_realtime_sessions_per_user = realtime::max_sessions_per_user(&mut r);
         let whatsapp_provider = providers::kind(&mut r);
-        let twilio = providers::twilio(&mut r);
+        let twilio = providers::twilio(&mut r, default_phone_region.as_deref());
         let meta = providers::meta(&mut r);
         let worker = worker::read(&mut r);
         let rates = rates::read(&mut r);

@@ -86,8 +86,11 @@ pub(super) fn kind(r: &mut Reader) -> WhatsAppProviderKind {
 }
 
 /// The `TWILIO_*` variables. An API key and its secret come together and replace the auth
-/// token for sending; the auth token still checks webhook signatures.
-pub(super) fn twilio(r: &mut Reader) -> TwilioConfig {
+/// token for sending; the auth token still checks webhook signatures. The sender is read with
+/// the users' phone parser (`whatsapp:+1 415 523 8886`, a national number in `region`); the
+/// account SID and the Content template SIDs are checked for their shape, so a typo refuses
+/// start naming its variable instead of failing every send.
+pub(super) fn twilio(r: &mut Reader, region: Option<&str>) -> TwilioConfig {
     let auth_token = Secret::new(r.raw("TWILIO_AUTH_TOKEN").unwrap_or_default());
     let api_key_sid = r.raw("TWILIO_API_KEY_SID");
     let api_key_secret = r.raw("TWILIO_API_KEY_SECRET");
@@ -102,18 +105,69 @@ pub(super) fn twilio(r: &mut Reader) -> TwilioConfig {
             _ => auth_token.clone(),
         },
         webhook_auth_token: auth_token,
-        whatsapp_from: r.string("TWILIO_WHATSAPP_FROM", "whatsapp:+14155238886"),
+        whatsapp_from: twilio_sender(r, region),
         messaging_service_sid: r.raw("TWILIO_MESSAGING_SERVICE_SID"),
         base_url: r
             .string("TWILIO_BASE_URL", "https://api.twilio.com")
             .trim_end_matches('/')
             .to_string(),
-        content_sids: r.map("TWILIO_CONTENT_SIDS"),
+        content_sids: content_sids(r),
     };
-    if !twilio.account_sid.is_empty() && !twilio.account_sid.starts_with("AC") {
-        r.error("TWILIO_ACCOUNT_SID must start with AC (find it in the Twilio Console under Account Info)");
+    if !twilio.account_sid.is_empty() && !is_sid(&twilio.account_sid, "AC") {
+        r.error(format!(
+            "TWILIO_ACCOUNT_SID={:?} is not an account SID: AC followed by 32 hexadecimal digits (find it in the Twilio Console under Account Info)",
+            twilio.account_sid
+        ));
     }
     twilio
+}
+
+/// The Twilio sender default: the Sandbox's number.
+const SANDBOX_SENDER: &str = "whatsapp:+14155238886";
+
+/// `TWILIO_WHATSAPP_FROM` as `whatsapp:+E164`.
+fn twilio_sender(r: &mut Reader, region: Option<&str>) -> String {
+    let Some(raw) = r.raw("TWILIO_WHATSAPP_FROM") else {
+        return SANDBOX_SENDER.to_string();
+    };
+    match crate::domain::phone::WhatsAppNumber::parse(&raw, region) {
+        Ok(number) => number.whatsapp_address(),
+        Err(e) => {
+            r.error(format!(
+                "TWILIO_WHATSAPP_FROM={raw:?} is not a WhatsApp sender number: {e} (the Sandbox's is whatsapp:+14155238886)"
+            ));
+            SANDBOX_SENDER.to_string()
+        }
+    }
+}
+
+/// `TWILIO_CONTENT_SIDS`: `event=HX...` pairs, each event one of the workflow's and each SID
+/// a Content template SID.
+fn content_sids(r: &mut Reader) -> HashMap<String, String> {
+    let sids = r.map("TWILIO_CONTENT_SIDS");
+    let mut entries: Vec<_> = sids.iter().collect();
+    entries.sort();
+    for (event, sid) in entries {
+        if !crate::domain::workflow::Event::CODES.contains(&event.as_str()) {
+            r.error(format!(
+                "TWILIO_CONTENT_SIDS: {event:?} is not an event; use {}",
+                crate::domain::workflow::Event::CODES.join(", ")
+            ));
+        }
+        if !is_sid(sid, "HX") {
+            r.error(format!(
+                "TWILIO_CONTENT_SIDS: {sid:?} (for {event}) is not a Content template SID: HX followed by 32 hexadecimal digits"
+            ));
+        }
+    }
+    sids
+}
+
+/// A Twilio SID: its two-letter prefix and 32 hexadecimal digits.
+fn is_sid(value: &str, prefix: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// The Meta Cloud API variables (`WHATSAPP_*`).

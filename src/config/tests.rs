@@ -155,3 +155,69 @@ fn login_abuse_limits_default_and_turn_off_with_zero() {
     assert_eq!(c.login_max_hash_wait, Duration::ZERO);
     assert!(cfg(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "many")]).is_err());
 }
+
+#[test]
+fn the_twilio_sender_is_read_like_a_users_number() {
+    for written in [
+        "whatsapp:+1 415 523 8886",
+        "+1 (415) 523-8886",
+        "14155238886",
+        "whatsapp:+14155238886",
+    ] {
+        let written_plus = if written.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("+{written}")
+        } else {
+            written.to_string()
+        };
+        let c = cfg(&[("TWILIO_WHATSAPP_FROM", &written_plus)]).unwrap();
+        assert_eq!(c.twilio.whatsapp_from, "whatsapp:+14155238886", "{written}");
+    }
+    // Without `+`: a national number in DEFAULT_PHONE_REGION.
+    let c = cfg(&[
+        ("TWILIO_WHATSAPP_FROM", "415 523 8886"),
+        ("DEFAULT_PHONE_REGION", "US"),
+    ])
+    .unwrap();
+    assert_eq!(c.twilio.whatsapp_from, "whatsapp:+14155238886");
+    let e = cfg(&[("TWILIO_WHATSAPP_FROM", "whatsapp:sandbox")]).unwrap_err();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert!(e.0[0].starts_with("TWILIO_WHATSAPP_FROM="), "{e}");
+}
+
+#[test]
+fn twilio_sids_are_checked_at_start_naming_the_variable() {
+    let hx = "HX0123456789abcdef0123456789abcdef";
+    let good = cfg(&[
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        (
+            "TWILIO_CONTENT_SIDS",
+            &format!("ticket_created={hx},work_finished={hx}"),
+        ),
+    ])
+    .unwrap();
+    assert_eq!(good.twilio.content_sids.len(), 2);
+    let e = cfg(&[
+        ("TWILIO_ACCOUNT_SID", "AC0123"),
+        (
+            "TWILIO_CONTENT_SIDS",
+            &format!("ticket_created=HX12,ticket_exploded={hx}"),
+        ),
+    ])
+    .unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.0.len(), 3, "{text}");
+    assert!(
+        e.0.iter()
+            .any(|m| m.starts_with("TWILIO_ACCOUNT_SID=\"AC0123\"")),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"HX12\" (for ticket_created) is not a Content template SID"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"ticket_exploded\" is not an event"),
+        "{text}"
+    );
+    assert!(cfg(&[("TWILIO_ACCOUNT_SID", "SK0123456789abcdef0123456789abcdef")]).is_err());
+}

@@ -10,34 +10,52 @@ pub struct WorkerConfig {
     pub enabled: bool,
     pub rate_per_second: f64,
     pub max_concurrency: usize,
-    pub max_attempts: i32,
+    /// How long transient failures are retried, from the first attempt (`NOTIFY_RETRY_FOR`).
+    pub retry_for: Duration,
     pub lease: Duration,
     pub poll_interval: Duration,
     pub send_timeout: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// SENT rows without a final delivery status this long after sending are fetched from the
+    /// provider (`NOTIFY_RECONCILE_AFTER`).
+    pub reconcile_after: Duration,
+    /// Status fetches per second at most (`NOTIFY_RECONCILE_PER_SECOND`; 0 turns them off).
+    pub reconcile_per_second: f64,
+    /// What start-up should warn about (deprecated variables), logged when the worker starts.
+    pub warnings: Vec<String>,
 }
 
 pub(super) fn read(r: &mut Reader) -> WorkerConfig {
-    let worker = WorkerConfig {
+    let mut worker = WorkerConfig {
         enabled: r.bool("NOTIFY_WORKER", true),
         rate_per_second: r.parse("NOTIFY_RATE_PER_SECOND", 80.0f64, "a number"),
         max_concurrency: r.parse("NOTIFY_MAX_CONCURRENCY", 32usize, "a whole number"),
-        max_attempts: r.parse("NOTIFY_MAX_ATTEMPTS", 6i32, "a whole number"),
+        retry_for: r.duration("NOTIFY_RETRY_FOR", Duration::from_secs(24 * 3600)),
         lease: r.duration("NOTIFY_LEASE", Duration::from_secs(60)),
         poll_interval: r.duration("NOTIFY_POLL_INTERVAL", Duration::from_secs(5)),
         send_timeout: r.duration("NOTIFY_SEND_TIMEOUT", Duration::from_secs(15)),
         backoff_base: r.duration("NOTIFY_BACKOFF_BASE", Duration::from_secs(2)),
         backoff_max: r.duration("NOTIFY_BACKOFF_MAX", Duration::from_secs(600)),
+        reconcile_after: r.duration("NOTIFY_RECONCILE_AFTER", Duration::from_secs(15 * 60)),
+        reconcile_per_second: r.parse("NOTIFY_RECONCILE_PER_SECOND", 1.0f64, "a number"),
+        warnings: Vec::new(),
     };
+    // A count of attempts gave up within minutes of a provider's bad spell; the budget is a time.
+    if r.raw("NOTIFY_MAX_ATTEMPTS").is_some() {
+        worker.warnings.push(
+            "NOTIFY_MAX_ATTEMPTS is deprecated and ignored: transient failures are retried for NOTIFY_RETRY_FOR (default 24h)"
+                .into(),
+        );
+    }
+    if worker.reconcile_per_second < 0.0 || !worker.reconcile_per_second.is_finite() {
+        r.error("NOTIFY_RECONCILE_PER_SECOND must be 0 (no reconciliation) or a positive number");
+    }
     if worker.rate_per_second < 0.0 || !worker.rate_per_second.is_finite() {
         r.error("NOTIFY_RATE_PER_SECOND must be 0 (no cap) or a positive number");
     }
     if worker.max_concurrency == 0 {
         r.error("NOTIFY_MAX_CONCURRENCY must be at least 1");
-    }
-    if worker.max_attempts < 1 {
-        r.error("NOTIFY_MAX_ATTEMPTS must be at least 1");
     }
     worker
 }

@@ -1,10 +1,12 @@
 //! The notification log, which is also the delivery outbox: rows are written PENDING in the
 //! transaction of the step that causes them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::FromRow;
 
-use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, Arg, Db, Tx};
+use crate::domain::delivery;
+
+use super::pool::{bind_args, on_db, on_tx, on_write, placeholders_from, Arg, Db, Tx};
 
 /// A row to enqueue with a workflow step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,12 @@ pub struct Claimed {
     pub username: String,
     pub whatsapp_number: Option<String>,
     pub is_active: bool,
+    /// When the first attempt began (this claim's time for a new row): the retry budget runs
+    /// from here.
+    pub first_attempt_at: Option<DateTime<Utc>>,
+    /// When an earlier attempt began that recorded no outcome (a crash, or an answer that left
+    /// it unknown whether the provider took the message): look it up before sending again.
+    pub unresolved_since: Option<DateTime<Utc>>,
 }
 
 /// The due rows, oldest first: on PostgreSQL the rows to lease (locked, skipping those another
@@ -121,11 +129,15 @@ pub async fn claim_due(
     lease_until: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
+    // Stored and compared exactly on both engines (PostgreSQL keeps microseconds): a row's
+    // `attempt_started_at` equal to this claim's time is this claim's own mark.
+    let now = now.trunc_subsecs(6);
     let ids: Vec<i64> = match db {
         Db::Postgres(p) => {
             let sql = format!(
-                "WITH due AS ({DUE_PG}) UPDATE notification_log n SET lease_until = $3 FROM due \
-                 WHERE n.id = due.id RETURNING n.id"
+                "WITH due AS ({DUE_PG}) UPDATE notification_log n SET lease_until = $3, \
+                 attempt_started_at = COALESCE(n.attempt_started_at, $1), first_attempt_at = COALESCE(n.first_attempt_at, $1) \
+                 FROM due WHERE n.id = due.id RETURNING n.id"
             );
             sqlx::query_scalar(&sql)
                 .bind(now)
@@ -144,12 +156,10 @@ pub async fn claim_due(
                 return Ok(Vec::new());
             }
             let sql = format!(
-                "UPDATE notification_log SET lease_until = $1 WHERE status = 'PENDING' \
+                "UPDATE notification_log SET lease_until = $1, attempt_started_at = COALESCE(attempt_started_at, $2), \
+                 first_attempt_at = COALESCE(first_attempt_at, $2) WHERE status = 'PENDING' \
                  AND (lease_until IS NULL OR lease_until < $2) AND id IN ({}) RETURNING id",
-                (3..due.len() + 3)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                placeholders_from(3, due.len())
             );
             let args: Vec<Arg> = due.into_iter().map(Arg::I64).collect();
             on_write!(db.write().await, p => bind_args!(sqlx::query_scalar(&sql).bind(lease_until).bind(now), &args)
@@ -159,14 +169,19 @@ pub async fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
+    // Every attempt of the batch counts as started from the claim on (no write per send): a
+    // row never sent because the process died costs one look-up at the provider, not a
+    // duplicate. `release` takes the mark back from rows given up unsent.
     let sql = format!(
         "SELECT n.id, n.recipient_id, n.ticket_id, n.message, n.template_variables, n.event, n.attempts, u.username, \
-         p.whatsapp_number, u.is_active FROM notification_log n JOIN users u ON u.id = n.recipient_id \
+         p.whatsapp_number, u.is_active, n.first_attempt_at, \
+         CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since \
+         FROM notification_log n JOIN users u ON u.id = n.recipient_id \
          JOIN user_profiles p ON p.user_id = u.id WHERE n.id IN ({}) ORDER BY n.next_attempt_at, n.id",
-        placeholders(ids.len())
+        placeholders_from(2, ids.len())
     );
     let args: Vec<Arg> = ids.into_iter().map(Arg::I64).collect();
-    on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
+    on_db!(db, p => bind_args!(sqlx::query_as(&sql).bind(now), &args).fetch_all(p).await)
 }
 
 /// The plan of the claim's search for due rows (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on
@@ -202,7 +217,7 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'SENT', sent_at = $1, provider = $2, provider_message_id = $3, \
-                       delivery_status = $4, attempts = attempts + 1, lease_until = NULL, next_attempt_at = NULL, \
+                       delivery_status = $4, attempts = attempts + 1, lease_until = NULL, next_attempt_at = NULL, attempt_started_at = NULL, \
                        error_code = NULL, error_message = NULL, updated_at = $1 WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(provider).bind(message_id).bind(delivery_status).bind(id)
         .execute(p).await.map(|r| r.rows_affected()))?;
@@ -210,6 +225,9 @@ pub async fn mark_sent(
 }
 
 /// A transient failure: try again at `next_attempt_at`, keeping the last error for the log.
+/// `unresolved`: the provider may have taken the message anyway (a timeout, a 5xx), so the
+/// attempt's start stays marked and the next attempt looks the message up first.
+#[allow(clippy::too_many_arguments)]
 pub async fn mark_retry(
     db: &Db,
     id: i64,
@@ -217,12 +235,14 @@ pub async fn mark_retry(
     code: Option<&str>,
     message: &str,
     next_attempt_at: DateTime<Utc>,
+    unresolved: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, \
+                       attempt_started_at = CASE WHEN $7 THEN attempt_started_at END, \
                        provider = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(unresolved).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -236,25 +256,53 @@ pub async fn mark_failed(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'FAILED', attempts = attempts + 1, next_attempt_at = NULL, \
-                       lease_until = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4 \
+                       lease_until = NULL, attempt_started_at = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4 \
                        WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(provider).bind(code).bind(message).bind(now).bind(id)
         .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
-/// Gives back leases of rows claimed but not sent (on shutdown), so another replica can take
-/// them at once instead of waiting for the lease to expire.
-pub async fn release(db: &Db, ids: &[i64]) -> Result<(), sqlx::Error> {
+/// What tells a look-up's candidates apart: which of `ids` another row already records as its
+/// provider message id, and whether another PENDING row carries the same text to the same
+/// recipient (then a candidate may be that row's message, not yet recorded).
+pub async fn lookup_conflicts(
+    db: &Db,
+    row: &Claimed,
+    ids: &[String],
+) -> Result<(Vec<String>, bool), sqlx::Error> {
+    const TWIN: &str =
+        "SELECT COUNT(*) FROM notification_log WHERE recipient_id = $1 AND status = 'PENDING' \
+                        AND notification_type = 'WHATSAPP' AND id <> $2 AND message = $3";
+    let twins: i64 = on_db!(db, p => sqlx::query_scalar(TWIN).bind(row.recipient_id).bind(row.id).bind(&row.message)
+        .fetch_one(p).await)?;
+    if ids.is_empty() {
+        return Ok((Vec::new(), twins > 0));
+    }
+    let sql = format!(
+        "SELECT provider_message_id FROM notification_log WHERE provider_message_id IN ({})",
+        placeholders_from(1, ids.len())
+    );
+    let args: Vec<Arg> = ids.iter().map(|i| Arg::Text(i.clone())).collect();
+    let taken = on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_all(p).await)?;
+    Ok((taken, twins > 0))
+}
+
+/// Gives back leases of rows claimed at `claimed_at` but not sent (on shutdown), so another
+/// replica can take them at once instead of waiting for the lease to expire. The mark of an
+/// attempt started by that claim goes too; an earlier unresolved attempt's stays.
+pub async fn release(db: &Db, ids: &[i64], claimed_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "UPDATE notification_log SET lease_until = NULL WHERE status = 'PENDING' AND id IN ({})",
-        placeholders(ids.len())
+        "UPDATE notification_log SET lease_until = NULL, attempt_started_at = CASE WHEN attempt_started_at >= $1 \
+         THEN NULL ELSE attempt_started_at END WHERE status = 'PENDING' AND id IN ({})",
+        placeholders_from(2, ids.len())
     );
     let args: Vec<Arg> = ids.iter().map(|i| Arg::I64(*i)).collect();
-    on_write!(db.write().await, p => bind_args!(sqlx::query(&sql), &args).execute(p).await.map(|_| ()))
+    let claimed_at = claimed_at.trunc_subsecs(6);
+    on_write!(db.write().await, p => bind_args!(sqlx::query(&sql).bind(claimed_at), &args).execute(p).await.map(|_| ()))
 }
 
 /// (pending rows, age in seconds of the oldest) for metrics and health.
@@ -272,19 +320,6 @@ pub async fn queue_depth(db: &Db, now: DateTime<Utc>) -> Result<(i64, f64), sqlx
 // ---------------------------------------------------------------------------------------------
 // Provider status callbacks
 
-/// How far along a delivery status is; callbacks only ever move it forward.
-pub fn delivery_rank(status: &str) -> Option<u8> {
-    Some(match status {
-        "accepted" | "scheduled" | "queued" => 1,
-        "sending" => 2,
-        "sent" => 3,
-        "delivered" => 4,
-        "read" => 5,
-        "undelivered" | "failed" => 6,
-        _ => return None,
-    })
-}
-
 /// What a callback did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallbackOutcome {
@@ -294,8 +329,9 @@ pub enum CallbackOutcome {
     Updated,
 }
 
-/// Moves a message's delivery status forward; `undelivered`/`failed` also mark the row FAILED
-/// with the provider's error code.
+/// Moves a message's delivery status forward (`domain::delivery::moves_forward`); a failure
+/// (`undelivered`/`failed`) also marks the row FAILED with the provider's error code and the
+/// guide's cause and fix (`domain::delivery::reported_failure_message`).
 pub async fn apply_delivery_status(
     db: &Db,
     provider_message_id: &str,
@@ -305,37 +341,47 @@ pub async fn apply_delivery_status(
 ) -> Result<CallbackOutcome, sqlx::Error> {
     const FIND: &str =
         "SELECT id, delivery_status FROM notification_log WHERE provider_message_id = $1";
-    const SET: &str = "UPDATE notification_log SET delivery_status = $1, updated_at = $2 \
-                       WHERE id = $3 AND COALESCE(delivery_status, '') = $4";
-    const FAIL: &str = "UPDATE notification_log SET delivery_status = $1, updated_at = $2, status = 'FAILED', \
-                        error_code = $5, error_message = $6 WHERE id = $3 AND COALESCE(delivery_status, '') = $4";
-    let Some(new_rank) = delivery_rank(status) else {
-        return Ok(CallbackOutcome::Stale);
+    let row: Option<(i64, Option<String>)> =
+        on_db!(db, p => sqlx::query_as(FIND).bind(provider_message_id).fetch_optional(p).await)?;
+    let Some((id, current)) = row else {
+        return Ok(CallbackOutcome::UnknownMessage);
     };
+    apply_delivery_status_to(db, id, current, status, error_code, now).await
+}
+
+/// `apply_delivery_status` for row `id`, whose delivery status was read as `current`.
+pub async fn apply_delivery_status_to(
+    db: &Db,
+    id: i64,
+    mut current: Option<String>,
+    status: &str,
+    error_code: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<CallbackOutcome, sqlx::Error> {
+    const READ: &str = "SELECT delivery_status FROM notification_log WHERE id = $1";
+    const SET: &str = "UPDATE notification_log SET delivery_status = $1, updated_at = $2, delivery_checked_at = $2 \
+                       WHERE id = $3 AND COALESCE(delivery_status, '') = $4";
+    const FAIL: &str = "UPDATE notification_log SET delivery_status = $1, updated_at = $2, delivery_checked_at = $2, \
+                        status = 'FAILED', error_code = $5, error_message = $6 WHERE id = $3 AND COALESCE(delivery_status, '') = $4";
     for _ in 0..3 {
-        let row: Option<(i64, Option<String>)> = on_db!(db, p => sqlx::query_as(FIND).bind(provider_message_id).fetch_optional(p).await)?;
-        let Some((id, current)) = row else {
-            return Ok(CallbackOutcome::UnknownMessage);
-        };
-        let current = current.unwrap_or_default();
-        if delivery_rank(&current).is_some_and(|r| r >= new_rank) {
+        if !delivery::moves_forward(current.as_deref(), status) {
             return Ok(CallbackOutcome::Stale);
         }
+        let held = current.clone().unwrap_or_default();
         // Compare-and-set on the status we read: two callbacks racing cannot move it back.
-        let n = if new_rank == 6 {
-            let message = match error_code {
-                Some(code) => format!("Provider reported the message {status} (error {code})"),
-                None => format!("Provider reported the message {status}"),
-            };
-            on_write!(db.write().await, p => sqlx::query(FAIL).bind(status).bind(now).bind(id).bind(&current).bind(error_code).bind(message)
+        let n = if delivery::is_failure(status) {
+            let message = delivery::reported_failure_message(status, error_code);
+            on_write!(db.write().await, p => sqlx::query(FAIL).bind(status).bind(now).bind(id).bind(&held).bind(error_code).bind(message)
                 .execute(p).await.map(|r| r.rows_affected()))?
         } else {
-            on_write!(db.write().await, p => sqlx::query(SET).bind(status).bind(now).bind(id).bind(&current)
+            on_write!(db.write().await, p => sqlx::query(SET).bind(status).bind(now).bind(id).bind(&held)
                 .execute(p).await.map(|r| r.rows_affected()))?
         };
         if n == 1 {
             return Ok(CallbackOutcome::Updated);
         }
+        current =
+            on_db!(db, p => sqlx::query_scalar(READ).bind(id).fetch_optional(p).await)?.flatten();
     }
     Ok(CallbackOutcome::Stale)
 }
@@ -363,6 +409,7 @@ pub struct NotificationRow {
     pub delivery_status: Option<String>,
     pub error_code: Option<String>,
     pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     pub username: String,
     pub first_name: String,
     pub last_name: String,
@@ -510,7 +557,7 @@ async fn select(
     let sql = format!(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
-         n.error_code, n.attempts, u.username, u.first_name, u.last_name \
+         n.error_code, n.attempts, n.next_attempt_at, u.username, u.first_name, u.last_name \
          FROM notification_log n JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,
@@ -583,11 +630,11 @@ pub async fn requeue_failed(
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     const ONE: &str = "UPDATE notification_log SET status = 'PENDING', attempts = 0, next_attempt_at = $1, lease_until = NULL, \
-                       error_code = NULL, error_message = NULL, delivery_status = NULL, updated_at = $1 \
-                       WHERE status = 'FAILED' AND notification_type = $2 AND id = $3 AND (provider IS NULL OR provider <> 'django')";
+                       error_code = NULL, error_message = NULL, delivery_status = NULL, first_attempt_at = NULL, attempt_started_at = NULL, \
+                       updated_at = $1 WHERE status = 'FAILED' AND notification_type = $2 AND id = $3 AND (provider IS NULL OR provider <> 'django')";
     const ALL: &str = "UPDATE notification_log SET status = 'PENDING', attempts = 0, next_attempt_at = $1, lease_until = NULL, \
-                       error_code = NULL, error_message = NULL, delivery_status = NULL, updated_at = $1 \
-                       WHERE status = 'FAILED' AND notification_type = $2 AND (provider IS NULL OR provider <> 'django')";
+                       error_code = NULL, error_message = NULL, delivery_status = NULL, first_attempt_at = NULL, attempt_started_at = NULL, \
+                       updated_at = $1 WHERE status = 'FAILED' AND notification_type = $2 AND (provider IS NULL OR provider <> 'django')";
     on_write!(db.write().await, p => match id {
         Some(id) => sqlx::query(ONE).bind(now).bind(channel).bind(id).execute(p).await.map(|r| r.rows_affected()),
         None => sqlx::query(ALL).bind(now).bind(channel).execute(p).await.map(|r| r.rows_affected()),
@@ -598,4 +645,85 @@ impl super::pool::PageRow for NotificationRow {
     fn total_count(&self) -> i64 {
         self.total_count
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation of lost status callbacks
+
+/// The advisory lock key of reconciliation on PostgreSQL ("reconcile" in ASCII, shortened).
+const RECONCILE_LOCK: i64 = 0x7265_636f_6e63;
+
+/// This replica's turn at reconciliation, held until `release`: on PostgreSQL a session
+/// advisory lock on a connection of its own (a replica that dies loses its connection and
+/// with it the lock); SQLite has one process per database file, so the turn is always free.
+pub struct ReconcileTurn(Option<sqlx::pool::PoolConnection<sqlx::Postgres>>);
+
+/// The turn if no other replica holds it.
+pub async fn try_reconcile_turn(db: &Db) -> Result<Option<ReconcileTurn>, sqlx::Error> {
+    let Db::Postgres(pool) = db else {
+        return Ok(Some(ReconcileTurn(None)));
+    };
+    let mut conn = pool.acquire().await?;
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(RECONCILE_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(got.then_some(ReconcileTurn(Some(conn))))
+}
+
+impl ReconcileTurn {
+    pub async fn release(mut self) {
+        if let Some(mut conn) = self.0.take() {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(RECONCILE_LOCK)
+                .execute(&mut *conn)
+                .await;
+            if unlocked.is_err() {
+                // Closing the session is what frees the lock for sure.
+                let _ = conn.detach();
+            }
+        }
+    }
+}
+
+impl Drop for ReconcileTurn {
+    /// A turn dropped without `release` (its task aborted) closes its session, which frees the
+    /// lock, rather than going back to the pool still holding it.
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
+/// A SENT row whose delivery status the provider may know better than we do.
+#[derive(Debug, Clone, FromRow)]
+pub struct Unsettled {
+    pub id: i64,
+    pub provider_message_id: String,
+    pub delivery_status: Option<String>,
+}
+
+/// Up to `limit` Twilio rows sent between `since` and `before` whose delivery status is not
+/// settled (`delivered`, `read`, `failed`, `undelivered`) and that were not checked since
+/// `before`; the least recently checked first.
+pub async fn unsettled_sent(
+    db: &Db,
+    since: DateTime<Utc>,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Unsettled>, sqlx::Error> {
+    const SQL: &str = "SELECT id, provider_message_id, delivery_status FROM notification_log \
+                       WHERE status = 'SENT' AND notification_type = 'WHATSAPP' AND provider = 'twilio' \
+                       AND provider_message_id IS NOT NULL AND sent_at >= $1 AND sent_at <= $2 \
+                       AND COALESCE(delivery_status, '') NOT IN ('delivered', 'read', 'failed', 'undelivered') \
+                       AND (delivery_checked_at IS NULL OR delivery_checked_at <= $2) \
+                       ORDER BY COALESCE(delivery_checked_at, sent_at), id LIMIT $3";
+    on_db!(db, p => sqlx::query_as(SQL).bind(since).bind(before).bind(limit).fetch_all(p).await)
+}
+
+/// Records that row `id`'s status was asked of the provider at `now`.
+pub async fn mark_checked(db: &Db, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    const SQL: &str = "UPDATE notification_log SET delivery_checked_at = $1 WHERE id = $2";
+    on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(id).execute(p).await.map(|_| ()))
 }

@@ -183,7 +183,12 @@ macro_rules! bind_args {
 
 /// `$1, $2, ... $n`.
 pub fn placeholders(n: usize) -> String {
-    (1..=n)
+    placeholders_from(1, n)
+}
+
+/// `n` placeholders numbered from `first`: `$first, ... $(first + n - 1)`.
+pub fn placeholders_from(first: usize, n: usize) -> String {
+    (first..first + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")

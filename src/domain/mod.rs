@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod datetime;
+pub mod delivery;
 pub mod id;
 pub mod phone;
 pub mod ticket;

@@ -38,7 +38,7 @@ use crate::state::AppState;
     "recipient": 1, "recipient_name": "admin", "message": "New ticket: WhatsApp Test Ticket", "status": "SENT",
     "status_display": "Sent", "error_code": null, "error_message": null, "delivery_status": "delivered",
     "provider": "twilio", "provider_message_id": "SM0123456789abcdef0123456789abcdef", "attempts": 1,
-    "sent_at": "2025-12-25 14:37:36", "event": "ticket_created"
+    "sent_at": "2025-12-25 14:37:36", "next_attempt_at": null, "event": "ticket_created"
 }))]
 pub struct Notification {
     pub id: i64,
@@ -99,6 +99,10 @@ pub struct Notification {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<DateTime>)]
     pub sent_at: Option<Option<String>>,
+    /// Delivery rows only: when a PENDING row is tried next (null once SENT or FAILED).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DateTime>)]
+    pub next_attempt_at: Option<Option<String>>,
     /// Delivery rows only: the workflow event (`ticket_created`, `ticket_opened`, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
@@ -204,6 +208,7 @@ impl From<&NotificationRow> for Notification {
             provider_message_id: only(n.provider_message_id.clone()),
             attempts: delivery.then_some(i64::from(n.attempts)),
             sent_at: only(n.sent_at.as_ref().map(format_dt)),
+            next_attempt_at: only(n.next_attempt_at.as_ref().map(format_dt)),
             event: only(n.event.clone()),
         }
     }
@@ -312,6 +317,18 @@ fn one(user: &AuthUser, page: &PageRequest, raw: &str) -> Result<Filter> {
     Ok(f)
 }
 
+/// What `retrieve` looks in: `one`, except that an admin naming no channel finds any row by id
+/// (a WhatsApp or e-mail row linked from the log, another user's in-app row). Everyone else
+/// keeps the original's scope: their own in-app rows.
+fn one_to_read(user: &AuthUser, page: &PageRequest, raw: &str) -> Result<Filter> {
+    let mut f = one(user, page, raw)?;
+    if user.is_admin() && page.param("notification_type").is_none() {
+        f.notification_type = None;
+        f.recipient = None;
+    }
+    Ok(f)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
@@ -372,7 +389,7 @@ pub async fn unread(
     respond_list(&state, &page, &f).await
 }
 
-/// One notification, within the list's scope and filters.
+/// One notification, within the list's scope and filters; admins find any row by id.
 #[utoipa::path(get, path = "/api/notifications/{id}/", tag = "notifications", operation_id = "notifications_retrieve",
     params(NotificationPath, NotificationFilters),
     security(("bearerAuth" = [])),
@@ -387,7 +404,7 @@ pub async fn retrieve(
     page: PageRequest,
     Path(id): Path<String>,
 ) -> Result<Json<Notification>> {
-    let row = service::retrieve(&state, &one(&user, &page, &id)?).await?;
+    let row = service::retrieve(&state, &one_to_read(&user, &page, &id)?).await?;
     Ok(Json(Notification::from(&row)))
 }
 

@@ -4,6 +4,7 @@
 pub mod events;
 pub mod provider;
 pub mod push;
+pub mod reconcile;
 pub mod sessions;
 pub mod templates;
 pub mod worker;

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use crate::config::WorkerConfig;
 use crate::db::notifications::{self as store, Claimed};
 use crate::db::{Db, DbError};
-use crate::notify::provider::{diagnose, Outgoing, Provider, SendError};
+use crate::notify::provider::{diagnose, Outgoing, Provider, Receipt, SendError};
 
 /// What the worker has done, for health checks and metrics.
 #[derive(Debug, Default)]
@@ -100,6 +100,22 @@ pub fn claim_limit(cfg: &WorkerConfig) -> i64 {
     n.max(1.0) as i64
 }
 
+/// `90061s` → `1d 1h 1m 1s`, for messages.
+fn humantime_secs(d: Duration) -> String {
+    let mut secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let mut parts = Vec::new();
+    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            parts.push(format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    parts.join(" ")
+}
+
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
     join: tokio::task::JoinHandle<()>,
@@ -133,7 +149,12 @@ impl Pump {
 
     /// Starts each row's send in turn. False when `stopped` turned first: the rows not started
     /// are released, so another replica can take them at once.
-    async fn dispatch(&mut self, batch: Vec<Claimed>, stopped: &mut watch::Receiver<bool>) -> bool {
+    async fn dispatch(
+        &mut self,
+        batch: Vec<Claimed>,
+        claimed_at: DateTime<Utc>,
+        stopped: &mut watch::Receiver<bool>,
+    ) -> bool {
         let mut pending: std::collections::VecDeque<Claimed> = batch.into();
         while let Some(row) = pending.pop_front() {
             let ready = async {
@@ -145,7 +166,7 @@ impl Pump {
                 _ = stopped.changed() => {
                     pending.push_front(row);
                     let ids: Vec<i64> = pending.iter().map(|r| r.id).collect();
-                    if let Err(e) = store::release(&self.worker.db, &ids).await {
+                    if let Err(e) = store::release(&self.worker.db, &ids, claimed_at).await {
                         tracing::warn!(error = %e, "cannot release leases on shutdown");
                     }
                     return false;
@@ -154,7 +175,7 @@ impl Pump {
             let Ok(permit) = permit else { return false };
             let worker = self.worker.clone();
             self.tasks.spawn(async move {
-                worker.deliver(row).await;
+                worker.deliver(row, claimed_at).await;
                 drop(permit);
             });
         }
@@ -194,7 +215,7 @@ impl Worker {
         let mut pump = Pump::new(self.clone());
         // Nobody stops this one: the sender lives until the sends are recorded.
         let (_keep, mut never) = watch::channel(false);
-        pump.dispatch(batch, &mut never).await;
+        pump.dispatch(batch, now, &mut never).await;
         while pump.tasks.join_next().await.is_some() {}
         Ok(claimed)
     }
@@ -216,6 +237,15 @@ impl Worker {
             concurrency = me.config.max_concurrency,
             "notification worker started"
         );
+        for warning in &me.config.warnings {
+            tracing::warn!("{warning}");
+        }
+        let reconciling = tokio::spawn(crate::notify::reconcile::run(
+            me.db.clone(),
+            me.provider.clone(),
+            me.config.clone(),
+            stopped.clone(),
+        ));
         loop {
             if *stopped.borrow() {
                 break;
@@ -231,7 +261,8 @@ impl Worker {
             }
             // Unlike `deliver_due`, the loop claims again as soon as permits free up, without
             // waiting for the whole batch: a slow send does not hold back the next ones.
-            let batch = match me.claim(Utc::now()).await {
+            let claimed_at = Utc::now();
+            let batch = match me.claim(claimed_at).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot claim notifications");
@@ -251,7 +282,7 @@ impl Worker {
                 }
                 continue;
             }
-            if !pump.dispatch(batch, &mut stopped).await {
+            if !pump.dispatch(batch, claimed_at, &mut stopped).await {
                 break;
             }
         }
@@ -263,13 +294,16 @@ impl Worker {
             );
             pump.tasks.abort_all();
         }
+        reconciling.abort();
         me.health.running.store(false, Ordering::Relaxed);
         tracing::info!("notification worker stopped");
     }
 
-    async fn deliver(&self, row: Claimed) {
+    /// Sends one claimed row and records the outcome. `claimed_at` is the claim's time (later
+    /// than the clock when a test delivers "as if" at a future time).
+    async fn deliver(&self, row: Claimed, claimed_at: DateTime<Utc>) {
         let provider = self.provider.name();
-        let now = Utc::now();
+        let now = claimed_at.max(Utc::now());
         let number = row.whatsapp_number.clone().unwrap_or_default();
         let refused = if !row.is_active {
             Some(("inactive", format!("User {} is inactive", row.username)))
@@ -301,6 +335,14 @@ impl Worker {
                 .and_then(|v| serde_json::from_str(v).ok())
                 .unwrap_or_default(),
         };
+        if let Some(since) = row.unresolved_since {
+            if self
+                .resolved_at_provider(&row, &msg, since, claimed_at)
+                .await
+            {
+                return;
+            }
+        }
         let started = Instant::now();
         // The provider has its own timeout; this one only guards against a hung future.
         let result = match tokio::time::timeout(
@@ -317,75 +359,173 @@ impl Worker {
             }),
         };
         crate::telemetry::record_provider_latency(provider, started.elapsed());
-        let now = Utc::now();
         match result {
-            Ok(receipt) => {
-                self.health
-                    .consecutive_auth_failures
-                    .store(0, Ordering::Relaxed);
-                crate::telemetry::record_notification("WHATSAPP", provider, "sent");
-                tracing::info!(notification_id = row.id, provider, outcome = "sent", message_id = %receipt.provider_message_id,
-                    "WhatsApp sent to {}: {}", row.username, receipt.provider_message_id);
-                self.record(
-                    store::mark_sent(
-                        &self.db,
-                        row.id,
-                        provider,
-                        &receipt.provider_message_id,
-                        receipt.delivery_status.as_deref(),
-                        now,
-                    )
-                    .await,
-                );
-            }
+            Ok(receipt) => self.record_sent(&row, &receipt, claimed_at).await,
             Err(err) => {
-                if err.is_auth_failure() {
-                    self.health
-                        .consecutive_auth_failures
-                        .fetch_add(1, Ordering::Relaxed);
-                }
-                let attempts_done = row.attempts + 1;
-                let give_up = !err.is_transient() || attempts_done >= self.config.max_attempts;
-                let message = if err.is_transient() && give_up {
-                    format!("Gave up after {attempts_done} attempts: {}", err.message())
-                } else {
-                    format!("{} — {}", err.message(), diagnose(&err))
-                };
-                if give_up {
-                    crate::telemetry::record_notification("WHATSAPP", provider, "failed");
-                    tracing::warn!(notification_id = row.id, provider, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
-                        "WhatsApp send failed: {}", err.message());
-                    self.record(
-                        store::mark_failed(&self.db, row.id, provider, err.code(), &message, now)
-                            .await,
-                    );
-                } else {
-                    let retry_after = match &err {
-                        SendError::Transient { retry_after, .. } => *retry_after,
-                        SendError::Permanent { .. } => None,
-                    };
-                    let delay = backoff(&self.config, row.attempts, retry_after);
-                    let next = now
-                        + chrono::Duration::from_std(delay)
-                            .unwrap_or(chrono::Duration::seconds(60));
-                    crate::telemetry::record_notification("WHATSAPP", provider, "retry");
-                    tracing::info!(notification_id = row.id, provider, outcome = "retry", code = err.code().unwrap_or(""), error = %err.message(),
-                        retry_in_ms = delay.as_millis() as u64, "whatsapp attempt");
-                    self.record(
-                        store::mark_retry(
-                            &self.db,
-                            row.id,
-                            provider,
-                            err.code(),
-                            &message,
-                            next,
-                            now,
-                        )
-                        .await,
-                    );
-                }
+                let unresolved = err.may_have_been_taken();
+                self.record_failure(&row, &err, unresolved, claimed_at)
+                    .await
             }
         }
+    }
+
+    async fn record_sent(&self, row: &Claimed, receipt: &Receipt, claimed_at: DateTime<Utc>) {
+        let provider = self.provider.name();
+        self.health
+            .consecutive_auth_failures
+            .store(0, Ordering::Relaxed);
+        crate::telemetry::record_notification("WHATSAPP", provider, "sent");
+        tracing::info!(notification_id = row.id, provider, outcome = "sent", message_id = %receipt.provider_message_id,
+            "WhatsApp sent to {}: {}", row.username, receipt.provider_message_id);
+        self.record(
+            store::mark_sent(
+                &self.db,
+                row.id,
+                provider,
+                &receipt.provider_message_id,
+                receipt.delivery_status.as_deref(),
+                claimed_at.max(Utc::now()),
+            )
+            .await,
+        );
+    }
+
+    /// A failed attempt: FAILED at once when permanent or when the retry budget
+    /// (`NOTIFY_RETRY_FOR` from the first attempt) is spent, else PENDING again after a
+    /// backoff (never past the budget's end). `unresolved`: the provider may hold the message,
+    /// so the next attempt looks it up before sending.
+    async fn record_failure(
+        &self,
+        row: &Claimed,
+        err: &SendError,
+        unresolved: bool,
+        claimed_at: DateTime<Utc>,
+    ) {
+        let provider = self.provider.name();
+        let now = claimed_at.max(Utc::now());
+        if err.is_auth_failure() {
+            self.health
+                .consecutive_auth_failures
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let attempts_done = row.attempts + 1;
+        let budget =
+            chrono::Duration::from_std(self.config.retry_for).unwrap_or(chrono::Duration::days(1));
+        let deadline = row.first_attempt_at.unwrap_or(now) + budget;
+        let give_up = !err.is_transient() || now >= deadline;
+        let message = if err.is_transient() && give_up {
+            format!(
+                "Gave up after {attempts_done} attempts over {} (NOTIFY_RETRY_FOR): {}",
+                humantime_secs(self.config.retry_for),
+                err.message()
+            )
+        } else {
+            format!("{} — {}", err.message(), diagnose(err))
+        };
+        if give_up {
+            crate::telemetry::record_notification("WHATSAPP", provider, "failed");
+            tracing::warn!(notification_id = row.id, provider, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
+                "WhatsApp send failed: {}", err.message());
+            self.record(
+                store::mark_failed(&self.db, row.id, provider, err.code(), &message, now).await,
+            );
+            return;
+        }
+        let retry_after = match err {
+            SendError::Transient { retry_after, .. } => *retry_after,
+            SendError::Permanent { .. } => None,
+        };
+        let delay = backoff(&self.config, row.attempts, retry_after);
+        // From the clock, not the claim's time (a test's "as if later"), as the lease is.
+        let next = (Utc::now()
+            + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60)))
+        .min(deadline);
+        crate::telemetry::record_notification("WHATSAPP", provider, "retry");
+        tracing::info!(notification_id = row.id, provider, outcome = "retry", code = err.code().unwrap_or(""), error = %err.message(),
+            retry_in_ms = delay.as_millis() as u64, "whatsapp attempt");
+        self.record(
+            store::mark_retry(
+                &self.db,
+                row.id,
+                provider,
+                err.code(),
+                &message,
+                next,
+                unresolved,
+                now,
+            )
+            .await,
+        );
+    }
+
+    /// An earlier attempt of `row` started at `since` and recorded no outcome (the process
+    /// died, or the answer left it unknown): the provider is asked whether it has the message.
+    /// True when that settled the row: found (SENT with the provider's id, not sent again) or
+    /// the provider could not be asked (a retry, still to be looked up). False: not there (or
+    /// the look-up was refused for good), so it is sent.
+    async fn resolved_at_provider(
+        &self,
+        row: &Claimed,
+        msg: &Outgoing,
+        since: DateTime<Utc>,
+        claimed_at: DateTime<Utc>,
+    ) -> bool {
+        let found = match self.provider.find_sent(msg, since).await {
+            Ok(candidates) => self.not_recorded_elsewhere(row, candidates).await,
+            Err(e) => Err(e),
+        };
+        match found {
+            Ok(Some(receipt)) => {
+                tracing::info!(notification_id = row.id, message_id = %receipt.provider_message_id,
+                    "an earlier attempt reached the provider: recorded SENT, not sent again");
+                self.record_sent(row, &receipt, claimed_at).await;
+                true
+            }
+            Ok(None) => false,
+            Err(err) if err.is_transient() => {
+                self.record_failure(row, &err, true, claimed_at).await;
+                true
+            }
+            Err(err) => {
+                tracing::warn!(notification_id = row.id, error = %err.message(),
+                    "cannot look up an earlier attempt at the provider: sending again (at least once)");
+                false
+            }
+        }
+    }
+
+    /// The newest of `candidates` that no other row recorded as its message (the same text
+    /// may have gone to the same person for another row). While another row with the same
+    /// text to the same person is PENDING, a candidate may be its message, not yet recorded:
+    /// none is taken, and the row is sent (at least once rather than a message lost). Not
+    /// knowing is a transient failure.
+    async fn not_recorded_elsewhere(
+        &self,
+        row: &Claimed,
+        candidates: Vec<Receipt>,
+    ) -> Result<Option<Receipt>, SendError> {
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        let ids: Vec<String> = candidates
+            .iter()
+            .map(|c| c.provider_message_id.clone())
+            .collect();
+        let (taken, twin_pending) =
+            store::lookup_conflicts(&self.db, row, &ids)
+                .await
+                .map_err(|e| SendError::Transient {
+                    code: Some("database".into()),
+                    message: format!("cannot read the recorded message ids: {e}"),
+                    retry_after: None,
+                })?;
+        if twin_pending {
+            tracing::info!(notification_id = row.id, "the same text to the same person is pending in another row: cannot tell their messages apart, sending");
+            return Ok(None);
+        }
+        Ok(candidates
+            .into_iter()
+            .find(|c| !taken.contains(&c.provider_message_id)))
     }
 
     fn record(&self, r: Result<bool, DbError>) {

@@ -28,5 +28,7 @@ mod tickets_permissions;
 mod tickets_rates;
 mod tickets_sla;
 mod tickets_support;
+mod twilio_fake;
 mod users;
 mod whatsapp;
+mod whatsapp_delivery;

@@ -273,7 +273,18 @@ pub enum Event {
 }
 
 impl Event {
-    /// The original's event code, stored with SYSTEM notifications.
+    /// Every event's `code`, e.g. for checking the event names of configured templates.
+    pub const CODES: [&'static str; 7] = [
+        "ticket_created",
+        "ticket_opened",
+        "ticket_assigned",
+        "work_started",
+        "work_finished",
+        "ticket_approved",
+        "ticket_rejected",
+    ];
+
+    /// The original's event code, stored with SYSTEM notifications (one of `CODES`).
     pub fn code(&self) -> &'static str {
         match self {
             Event::TicketCreated => "ticket_created",

@@ -65,6 +65,13 @@ impl SendError {
         matches!(self, SendError::Transient { .. })
     }
 
+    /// True when the provider may have taken the message despite the error (a timeout, a 5xx,
+    /// a success without an id): before it is sent again, it is looked up. A rate limit's 429
+    /// was not processed.
+    pub fn may_have_been_taken(&self) -> bool {
+        self.is_transient() && !matches!(self.code(), Some("20429" | "130429" | "http_429"))
+    }
+
     /// True when the provider refused our credentials (Twilio 20003, Meta 190/104, HTTP 401).
     pub fn is_auth_failure(&self) -> bool {
         matches!(self.code(), Some("20003" | "190" | "104" | "http_401"))

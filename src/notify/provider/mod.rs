@@ -12,6 +12,7 @@ use crate::config::{Config, WhatsAppProviderKind};
 pub use message::{
     truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider, NOT_CONFIGURED_CODE,
 };
+pub use twilio::lookup::FetchedStatus;
 
 /// The configured provider (static dispatch over the implementations).
 #[derive(Debug, Clone)]
@@ -68,37 +69,50 @@ impl Provider {
     }
 }
 
+impl Provider {
+    /// The messages at the provider that an earlier attempt of `msg` (started at `since`, no
+    /// outcome recorded) may have created, newest first. Only Twilio can be asked (its message
+    /// list by recipient and day); Meta's Cloud API has no such look-up, so its rows are sent
+    /// again: at least once.
+    pub async fn find_sent(
+        &self,
+        msg: &Outgoing,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Receipt>, SendError> {
+        match self {
+            Provider::Twilio(p) => p.find_sent(msg, since).await,
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// The delivery status the provider holds for message `id`; `None` where it cannot be
+    /// asked (Meta reports statuses only through its webhook; the log provider sends nothing).
+    pub async fn fetch_status(&self, id: &str) -> Result<Option<FetchedStatus>, SendError> {
+        match self {
+            Provider::Twilio(p) => p.fetch_status(id).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// True when `fetch_status` can answer.
+    pub fn can_fetch_status(&self) -> bool {
+        matches!(self, Provider::Twilio(_))
+    }
+}
+
 /// What went wrong and how to fix it, in the words of the setup guide's troubleshooting
-/// section; used by `incident whatsapp test` and stored with failed rows.
+/// section (`domain::delivery::guide`, the table a status callback's failure also reads); used
+/// by `incident whatsapp test` and stored with failed rows.
 pub fn diagnose(err: &SendError) -> &'static str {
     match err.code() {
         Some(NOT_CONFIGURED_CODE) => {
             // The message already names the variables to set; say what happens to these rows.
             "Messages that failed before the restart can be sent again with POST /api/notifications/retry_failed/?notification_type=WHATSAPP."
         }
-        Some("190" | "104") => {
-            "The WhatsApp Cloud API access token is invalid or expired: replace WHATSAPP_ACCESS_TOKEN and restart."
-        }
-        Some("131047") => {
-            "Outside the 24-hour window: WhatsApp only allows free-form messages within 24 hours of the user's last message. Configure an approved template (WHATSAPP_TEMPLATES) for this event."
-        }
-        Some("20003" | "http_401") => {
-            "Authentication failed: the auth token is incorrect. Verify the Account SID and Auth Token in the Twilio Console (Dashboard → Account Info)."
-        }
-        Some("63015") => {
-            "The recipient is not connected to the Twilio Sandbox. They must send \"join <your sandbox code>\" to +1 415 523 8886 (sandbox sessions expire after 3 days of inactivity)."
-        }
-        Some("21211" | "21614" | "100") => {
-            "Invalid phone number format. Use the international format +1234567890 (country code + number, no spaces)."
-        }
-        Some("63016") => {
-            "Outside the 24-hour window: WhatsApp only allows free-form messages within 24 hours of the user's last message. Configure an approved template (TWILIO_CONTENT_SIDS) for this event."
-        }
-        Some("21610") => "The recipient opted out (replied STOP). They must send START to receive messages again.",
-        Some("21408") => "This destination country is not enabled. Enable it in the Twilio Console under Messaging → Settings → Geo permissions.",
-        Some("21608") => "Trial accounts can only send to verified numbers. Verify the number in the Twilio Console or upgrade the account.",
-        Some("63007") => "The From number is not a WhatsApp sender on this account. Check TWILIO_WHATSAPP_FROM (the sandbox is whatsapp:+14155238886).",
-        _ if err.is_transient() => "The provider is unreachable or busy; the message will be retried automatically.",
-        _ => "The provider refused the message; see the error code in the provider's documentation.",
+        code => match code.and_then(crate::domain::delivery::guide) {
+            Some(fix) => fix,
+            None if err.is_transient() => "The provider is unreachable or busy; the message will be retried automatically.",
+            None => "The provider refused the message; see the error code in the provider's documentation.",
+        },
     }
 }

@@ -10,6 +10,8 @@ use serde::Deserialize;
 use super::message::{truncate_chars, Outgoing, Receipt, SendError, WhatsAppProvider};
 use crate::config::{Secret, TwilioConfig};
 
+pub mod lookup;
+
 /// Twilio rejects a longer `Body` with 21658, so we cut it ourselves and the message still goes.
 const MAX_BODY_CHARS: usize = 1600;
 /// The same 1,600-character limit applies to each Content API template variable.

@@ -294,6 +294,8 @@ fn event_codes_and_titles_match_the_original() {
             "Ticket Rejected",
         ),
     ];
+    let codes: Vec<&str> = events.iter().map(|(_, code, _)| *code).collect();
+    assert_eq!(codes, Event::CODES);
     for (event, code, title) in events {
         assert_eq!(event.code(), code);
         assert_eq!(event.title(), title);
