@@ -32,9 +32,10 @@ pub struct TwilioFake {
     /// What `GET Messages/{sid}.json` answers: the status and error code Twilio holds.
     statuses: Arc<Mutex<HashMap<String, (String, Option<i64>)>>>,
     fetches: Arc<AtomicUsize>,
+    lookups: Arc<AtomicUsize>,
     posts: Arc<AtomicUsize>,
     /// How long an accepted message's answer takes (the message is held at once).
-    pub delay: Duration,
+    delay: Duration,
     /// The answer to the n-th POST (from 0) when it is not accepted.
     fail: Option<Arc<dyn Fn(usize) -> Option<ResponseTemplate> + Send + Sync>>,
 }
@@ -45,6 +46,14 @@ impl TwilioFake {
     ) -> Self {
         TwilioFake {
             fail: Some(Arc::new(fail)),
+            ..TwilioFake::default()
+        }
+    }
+
+    /// A fake whose accepted messages are answered after `delay`.
+    pub fn answering_in(delay: Duration) -> Self {
+        TwilioFake {
+            delay,
             ..TwilioFake::default()
         }
     }
@@ -79,6 +88,11 @@ impl TwilioFake {
         self.posts.load(Ordering::SeqCst)
     }
 
+    /// Message-list look-ups (`GET Messages.json?To=...`) so far.
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(Ordering::SeqCst)
+    }
+
     /// Status fetches (`GET Messages/{sid}.json`) so far.
     pub fn fetches(&self) -> usize {
         self.fetches.load(Ordering::SeqCst)
@@ -109,6 +123,7 @@ impl Respond for TwilioFake {
                 .set_body_json(json!({"sid": sid, "status": status, "error_code": code}));
         }
         if req.method.as_str() == "GET" {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
             let to: String = req
                 .url
                 .query_pairs()

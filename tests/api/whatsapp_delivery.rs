@@ -52,8 +52,8 @@ on_both_engines!(
     reconciliation_fetches_what_a_lost_callback_would_have_said,
 );
 
-/// Posts a signed Twilio status callback for message `sid`.
-async fn callback(app: &TestApp, sid: &str, status: &str, code: Option<&str>) {
+/// Posts a signed Twilio status callback for message `sid`; asserts it is acknowledged (204).
+pub async fn callback(app: &TestApp, sid: &str, status: &str, code: Option<&str>) {
     let url = app.url("/api/webhooks/twilio/status/");
     let mut params = vec![
         ("MessageSid".to_string(), sid.to_string()),
