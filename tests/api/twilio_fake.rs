@@ -15,6 +15,9 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 /// The messages path of the test account (`AC0123456789abcdef0123456789abcdef`).
 pub const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json";
 
+/// A message's status and error code as a fetch answers them.
+type Fetched = (String, Option<i64>);
+
 /// A message the fake accepted.
 #[derive(Debug, Clone)]
 pub struct Held {
@@ -30,7 +33,7 @@ pub struct Held {
 pub struct TwilioFake {
     pub held: Arc<Mutex<Vec<Held>>>,
     /// What `GET Messages/{sid}.json` answers: the status and error code Twilio holds.
-    statuses: Arc<Mutex<HashMap<String, (String, Option<i64>)>>>,
+    statuses: Arc<Mutex<HashMap<String, Fetched>>>,
     fetches: Arc<AtomicUsize>,
     lookups: Arc<AtomicUsize>,
     posts: Arc<AtomicUsize>,

@@ -190,7 +190,7 @@ fn bad_spell(n: usize) -> Option<ResponseTemplate> {
     if n >= 80 || n % 10 >= 7 {
         return None;
     }
-    Some(if n % 2 == 0 {
+    Some(if n.is_multiple_of(2) {
         ResponseTemplate::new(500)
     } else {
         crate::whatsapp::twilio_error(429, 20429, "Too Many Requests")
