@@ -47,7 +47,7 @@ async fn insert(db: &Db, recipient: i64, rows: &[Row<'_>]) {
         let delivery = (r.channel == "WHATSAPP" && r.status != "PENDING").then_some("delivered");
         let due = (r.status == "PENDING").then_some(r.created);
         incident::on_tx!(&mut tx, c => sqlx::query(SQL).bind(r.ticket).bind(recipient).bind(r.channel).bind(r.status)
-            .bind(r.created).bind(r.step).bind(delivery).bind(due).execute(&mut *c).await)
+            .bind(r.created).bind(r.step).bind(delivery).bind(due).execute(&mut *c).await.map(|_| ()))
         .unwrap();
     }
     tx.commit().await.unwrap();
