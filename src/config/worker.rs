@@ -24,6 +24,9 @@ pub struct WorkerConfig {
     pub reconcile_per_second: f64,
     /// What start-up should warn about (deprecated variables), logged when the worker starts.
     pub warnings: Vec<String>,
+    /// How long finished notification history is kept (`NOTIFY_LOG_RETENTION`); `None` keeps
+    /// everything. A periodic job deletes older SENT/FAILED rows of closed tickets.
+    pub log_retention: Option<Duration>,
 }
 
 pub(super) fn read(r: &mut Reader) -> WorkerConfig {
@@ -40,6 +43,7 @@ pub(super) fn read(r: &mut Reader) -> WorkerConfig {
         reconcile_after: r.duration("NOTIFY_RECONCILE_AFTER", Duration::from_secs(15 * 60)),
         reconcile_per_second: r.parse("NOTIFY_RECONCILE_PER_SECOND", 1.0f64, "a number"),
         warnings: Vec::new(),
+        log_retention: retention(r),
     };
     // A count of attempts gave up within minutes of a provider's bad spell; the budget is a time.
     if r.raw("NOTIFY_MAX_ATTEMPTS").is_some() {
@@ -58,4 +62,24 @@ pub(super) fn read(r: &mut Reader) -> WorkerConfig {
         r.error("NOTIFY_MAX_CONCURRENCY must be at least 1");
     }
     worker
+}
+
+/// `NOTIFY_LOG_RETENTION`: unset, empty or `forever` keeps every row (the default, as the
+/// original); otherwise a duration above zero such as `365d`.
+fn retention(r: &mut Reader) -> Option<Duration> {
+    const NAME: &str = "NOTIFY_LOG_RETENTION";
+    let raw = r.raw(NAME)?;
+    let value = raw.trim();
+    if value.is_empty() || value.eq_ignore_ascii_case("forever") {
+        return None;
+    }
+    match super::reader::parse_duration(value) {
+        Some(d) if !d.is_zero() => Some(d),
+        _ => {
+            r.error(format!(
+                "{NAME}={raw:?} is not a retention (a duration such as 365d or 720h, or forever)"
+            ));
+            None
+        }
+    }
 }
