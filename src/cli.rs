@@ -1,61 +1,74 @@
-//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`; the Django management
-//! commands a team expects, with messages a person understands.
+//! The command line: `serve` (default), `migrate`, `create-user`, `users`, `whatsapp test`,
+//! `import-django`, `config`; the Django management commands a team expects, with messages a
+//! person understands. Every command says which database it uses, on standard error.
 
 use std::io::{BufRead, IsTerminal};
 
-use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, WhatsAppProviderKind};
+use crate::config::{redact_url, Config, KeySource, WhatsAppProviderKind};
 use crate::db::{self, Db};
 use crate::domain::phone::WhatsAppNumber;
 use crate::domain::user::Role;
 use crate::state::AppState;
 
+mod args;
 mod import;
+mod settings;
+mod users;
+pub use args::{
+    command, Cli, Command, Settings, Source, WhatsAppCommand, EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE,
+};
 pub use import::ImportDjango;
+pub use users::UsersCommand;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "incident",
-    version,
-    about = "Incident and support-ticket server with WhatsApp notifications"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
+/// The binary: parses the command line and the configuration, runs the command, and answers
+/// the exit status (see `args::EXIT_*`).
+pub async fn run() -> i32 {
+    let invocation = args::parse();
+    let command = invocation.command;
+    if let Command::Help { command } = &command {
+        return exit_code(args::print_help(command));
+    }
+    if let Command::Config = &command {
+        return settings::print(&invocation.settings, invocation.dotenv.as_deref());
+    }
+    let config = match invocation.settings.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("error: {e}");
+            eprintln!("(see `incident config` and `incident help serve`)");
+            return EXIT_CONFIG;
+        }
+    };
+    crate::telemetry::init(config.log_format, &config.log_filter);
+    exit_code(match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::CreateUser(args) => create_user(config, args).await,
+        Command::Users(users) => users::run(config, users).await,
+        Command::Whatsapp(WhatsAppCommand::Test { to, message }) => {
+            whatsapp_test(config, &to, &message).await
+        }
+        Command::ImportDjango(args) => import_django(config, args).await,
+        Command::Config | Command::Help { .. } => Ok(()),
+    })
 }
 
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Apply migrations, then serve the HTTP API and run the notification worker (the default).
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Create a user (like Django's createsuperuser); the password is read from a prompt or stdin.
-    CreateUser(CreateUser),
-    /// WhatsApp diagnostics.
-    #[command(subcommand)]
-    Whatsapp(WhatsAppCommand),
-    /// Bring a Django deployment's database over (users keep their passwords); run it with
-    /// --dry-run first. The target (DATABASE_URL) must be empty.
-    ImportDjango(ImportDjango),
+/// Writes to standard output; a closed pipe (`incident config | head`) is not an error.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
-#[derive(Subcommand, Debug)]
-pub enum WhatsAppCommand {
-    /// Send one message with the configured provider; print its SID, or the cause and the fix.
-    Test {
-        /// Recipient in international format, e.g. +201094402250.
-        #[arg(long)]
-        to: String,
-        /// The text to send.
-        #[arg(
-            long,
-            default_value = "✅ Test message from Incident Management System: WhatsApp notifications are working."
-        )]
-        message: String,
-    },
+fn exit_code(result: Result<(), Failure>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            f.code
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,7 +97,7 @@ pub struct CreateUser {
     pub password_stdin: bool,
 }
 
-fn parse_role(s: &str) -> Result<Role, String> {
+pub(crate) fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(&s.to_ascii_uppercase())
         .ok_or_else(|| format!("{s:?} is not a role: use ADMIN, SUPPORT or CLIENT"))
 }
@@ -100,12 +113,39 @@ impl Failure {
     pub fn new(message: impl Into<String>) -> Failure {
         Failure {
             message: message.into(),
-            code: 1,
+            code: EXIT_FAILURE,
+        }
+    }
+
+    /// A wrong command line.
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: EXIT_USAGE,
+        }
+    }
+
+    /// A configuration that cannot work (a development key that cannot be kept ...).
+    pub fn config(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            code: EXIT_CONFIG,
         }
     }
 }
 
+/// Opens and migrates the database, saying on standard error which one (and that a SQLite file
+/// is being created when it does not exist yet).
 async fn open_db(config: &Config) -> Result<Db, Failure> {
+    let url = redact_url(&config.database_url);
+    match db::sqlite_file(&config.database_url) {
+        Some(file) if !file.exists() => eprintln!(
+            "database: {url} (SQLite; creating {}, which does not exist yet)",
+            absolute(&file).display()
+        ),
+        Some(file) => eprintln!("database: {url} (SQLite {})", absolute(&file).display()),
+        None => eprintln!("database: {url}"),
+    }
     let db = Db::connect_limited(
         &config.database_url,
         config.database_max_connections,
@@ -124,15 +164,8 @@ async fn open_db(config: &Config) -> Result<Db, Failure> {
     Ok(db)
 }
 
-/// The database URL without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 pub async fn migrate(config: Config) -> Result<(), Failure> {
@@ -213,7 +246,12 @@ pub async fn create_user(config: Config, args: CreateUser) -> Result<(), Failure
 }
 
 fn read_password(from_stdin: bool) -> Result<String, Failure> {
-    if from_stdin || !std::io::stdin().is_terminal() {
+    if !from_stdin && !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "no terminal to ask the password on: pipe it in and pass --password-stdin",
+        ));
+    }
+    if from_stdin {
         let mut line = String::new();
         std::io::stdin()
             .lock()
@@ -283,12 +321,18 @@ pub async fn whatsapp_test(config: Config, to: &str, message: &str) -> Result<()
 }
 
 /// Says loudly what a newcomer needs to know before the first request.
-async fn startup_warnings(state: &AppState) {
+async fn startup_warnings(state: &AppState, key: &KeySource) {
     let c = &state.config;
-    if c.secret_key_is_ephemeral {
-        tracing::warn!(
+    match key {
+        KeySource::Configured => {}
+        KeySource::File { path, created } => tracing::warn!(
+            "SECRET_KEY is not set: tokens are signed with the development key {} {}; set SECRET_KEY before production (INCIDENT_ENV=production refuses to start without it).",
+            if *created { "generated now and kept in" } else { "kept in" },
+            path.display()
+        ),
+        KeySource::Process => tracing::warn!(
             "SECRET_KEY is not set: using a random key for this process only; every token dies when the server stops. Set SECRET_KEY (required with INCIDENT_ENV=production)."
-        );
+        ),
     }
     let configured = match c.whatsapp_provider {
         WhatsAppProviderKind::Twilio => c.twilio.is_configured(),
@@ -301,7 +345,7 @@ async fn startup_warnings(state: &AppState) {
             _ => "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
         };
         tracing::warn!(
-            "WhatsApp is not configured: set {needs} (see .env.example). Until then WhatsApp notifications are recorded as FAILED \"WhatsApp provider not configured\"."
+            "WhatsApp is not configured: set {needs} (see `incident help serve`). Until then WhatsApp notifications are recorded as FAILED \"WhatsApp provider not configured\"."
         );
     } else if c.whatsapp_provider == WhatsAppProviderKind::Log {
         tracing::warn!(
@@ -324,16 +368,20 @@ async fn startup_warnings(state: &AppState) {
     }
 }
 
-pub async fn serve(config: Config) -> Result<(), Failure> {
-    let addr = std::net::SocketAddr::new(config.host, config.port);
+pub async fn serve(mut config: Config) -> Result<(), Failure> {
+    let key = config.keep_development_key().map_err(Failure::config)?;
+    let addr = (config.host.clone(), config.port);
     let db = open_db(&config).await?;
     tracing::info!(database = %redact_url(&config.database_url), engine = db.engine(), "database ready");
     let shutdown = shutdown_signal();
     let state = AppState::new(db.clone(), config);
-    startup_warnings(&state).await;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| Failure::new(format!("cannot listen on {addr}: {e} (set HOST and PORT)")))?;
+    startup_warnings(&state, &key).await;
+    let listener = TcpListener::bind(addr.clone()).await.map_err(|e| {
+        Failure::new(format!(
+            "cannot listen on {}:{}: {e} (set HOST and PORT, or --host and --port)",
+            addr.0, addr.1
+        ))
+    })?;
     tracing::info!(
         "listening on http://{}",
         listener
