@@ -32,6 +32,11 @@ fn incident(dir: &Path, args: &[&str], vars: &[(&str, &str)], stdin: Option<&str
         .expect("wait for the incident binary")
 }
 
+/// The URL of SQLite file `file` in `dir`.
+fn sqlite_url(dir: &Path, file: &str) -> String {
+    format!("sqlite://{}", dir.join(file).display())
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -39,7 +44,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn bad_environment_variables_are_all_reported_with_exit_code_78() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("never.db").display());
+    let db = sqlite_url(dir.path(), "never.db");
     let out = incident(
         dir.path(),
         &["serve"],
@@ -173,7 +178,7 @@ fn config_prints_values_with_their_sources_and_redacts_secrets() {
 #[test]
 fn create_user_without_a_terminal_or_password_stdin_says_how() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("incident.db").display());
+    let db = sqlite_url(dir.path(), "incident.db");
     let out = incident(
         dir.path(),
         &["create-user", "--username", "admin", "--role", "ADMIN"],

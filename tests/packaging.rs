@@ -79,7 +79,10 @@ fn runs_unprivileged_on_a_read_only_system_with_environment_only_configuration()
     wait_for_200(port, "/healthz", &mut server);
     wait_for_200(port, "/readyz", &mut server);
     for kept in ["incident.db", "incident.db.secret-key"] {
-        assert!(data.path().join(kept).exists(), "{kept} in the data directory");
+        assert!(
+            data.path().join(kept).exists(),
+            "{kept} in the data directory"
+        );
     }
 
     let _ = Command::new("kill")
@@ -100,6 +103,9 @@ fn runs_unprivileged_on_a_read_only_system_with_environment_only_configuration()
     let log = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     assert!(exit.success(), "exit {exit} after SIGTERM:\n{log}");
-    assert!(log.contains("\"stopped\""), "a clean stop is logged:\n{log}");
+    assert!(
+        log.contains("\"stopped\""),
+        "a clean stop is logged:\n{log}"
+    );
     assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
 }

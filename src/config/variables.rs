@@ -68,18 +68,11 @@ const fn var(
     }
 }
 
-const fn secret(
-    name: &'static str,
-    default: &'static str,
-    used_by: &'static [&'static str],
-    meaning: &'static str,
-) -> Variable {
-    Variable {
-        name,
-        default,
-        secret: true,
-        used_by,
-        meaning,
+impl Variable {
+    /// This variable, its value never shown.
+    const fn secret(mut self) -> Variable {
+        self.secret = true;
+        self
     }
 }
 
@@ -106,13 +99,13 @@ pub const VARIABLES: &[Variable] = &[
     var("MAX_INLINE_ATTACHMENT_RESPONSES", "4", SERVE, "answers inlining attachments as base64 at once"),
     var("HEAVY_REQUEST_WAIT", "5s", SERVE, "how long an upload or inlining answer waits for room before 503"),
     var("METRICS_ADDR", "(127.0.0.1:9100; off when METRICS_TOKEN is set)", SERVE, "private address serving /metrics, or off"),
-    secret("METRICS_TOKEN", "(none)", SERVE, "also serve /metrics on the API port to Authorization: Bearer <token>"),
+    var("METRICS_TOKEN", "(none)", SERVE, "also serve /metrics on the API port to Authorization: Bearer <token>").secret(),
     var("SHUTDOWN_GRACE", "20s", SERVE, "the longest a whole shutdown takes"),
     var("HEADER_READ_TIMEOUT", "10s", SERVE, "a request's headers must arrive within this"),
     var("KEEP_ALIVE_TIMEOUT", "75s", SERVE, "an idle connection is closed after this"),
     var("HTTP2_KEEP_ALIVE_INTERVAL", "20s", SERVE, "HTTP/2 PING after this much silence"),
     var("MAX_CONNECTIONS", "(from the open-file limit)", SERVE, "open connections at most"),
-    secret("SECRET_KEY", "(development: generated once, kept beside the SQLite file)", SERVE, "signs the tokens (Django's SECRET_KEY keeps its tokens valid); required in production"),
+    var("SECRET_KEY", "(development: generated once, kept beside the SQLite file)", SERVE, "signs the tokens (Django's SECRET_KEY keeps its tokens valid); required in production").secret(),
     var("ACCESS_TOKEN_LIFETIME", "2h", SERVE, "access token lifetime (seconds, or 30m, 2h, 2d)"),
     var("REFRESH_TOKEN_LIFETIME", "2d", SERVE, "refresh token lifetime"),
     var("AUTH_CACHE_TTL", "1s", SERVE, "how long an authenticated user is cached (0: off)"),
@@ -125,18 +118,18 @@ pub const VARIABLES: &[Variable] = &[
     var("TRUSTED_PROXY_HOPS", "0", SERVE, "proxies in front that append to X-Forwarded-For (0: ignore the header)"),
     var("WHATSAPP_PROVIDER", "twilio", SEND, "twilio, meta, or log (write messages to the log; demos)"),
     var("TWILIO_ACCOUNT_SID", "(none)", SEND, "Twilio account SID (AC...)"),
-    secret("TWILIO_AUTH_TOKEN", "(none)", SEND, "Twilio auth token (also checks webhook signatures)"),
+    var("TWILIO_AUTH_TOKEN", "(none)", SEND, "Twilio auth token (also checks webhook signatures)").secret(),
     var("TWILIO_API_KEY_SID", "(none)", SEND, "Twilio API key SID (SK...), with TWILIO_API_KEY_SECRET, for sending"),
-    secret("TWILIO_API_KEY_SECRET", "(none)", SEND, "Twilio API key secret"),
+    var("TWILIO_API_KEY_SECRET", "(none)", SEND, "Twilio API key secret").secret(),
     var("TWILIO_WHATSAPP_FROM", "whatsapp:+14155238886", SEND, "the sender (the sandbox by default)"),
     var("TWILIO_MESSAGING_SERVICE_SID", "(none)", SEND, "send through a Messaging Service instead (MG...)"),
     var("TWILIO_CONTENT_SIDS", "(none)", SEND, "approved templates per event: event=HX...,event=HX..."),
     var("TWILIO_BASE_URL", "https://api.twilio.com", SEND, "Twilio's API address (tests and proxies only)"),
-    secret("WHATSAPP_ACCESS_TOKEN", "(none)", SEND, "Meta Cloud API access token"),
+    var("WHATSAPP_ACCESS_TOKEN", "(none)", SEND, "Meta Cloud API access token").secret(),
     var("WHATSAPP_PHONE_NUMBER_ID", "(none)", SEND, "Meta Cloud API phone number id"),
     var("WHATSAPP_API_VERSION", "v21.0", SEND, "Meta Graph API version"),
-    secret("WHATSAPP_APP_SECRET", "(none)", SEND, "Meta app secret (checks X-Hub-Signature-256)"),
-    secret("WHATSAPP_VERIFY_TOKEN", "(none)", SEND, "Meta webhook verify token"),
+    var("WHATSAPP_APP_SECRET", "(none)", SEND, "Meta app secret (checks X-Hub-Signature-256)").secret(),
+    var("WHATSAPP_VERIFY_TOKEN", "(none)", SEND, "Meta webhook verify token").secret(),
     var("WHATSAPP_TEMPLATES", "(none)", SEND, "approved template names per event: event=name,..."),
     var("WHATSAPP_TEMPLATE_LANGUAGE", "en_US", SEND, "the templates' language"),
     var("WHATSAPP_BASE_URL", "https://graph.facebook.com", SEND, "Meta's API address (tests and proxies only)"),
