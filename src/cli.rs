@@ -2,28 +2,27 @@
 //! `import-django`, `config`; the Django management commands a team expects, with messages a
 //! person understands. Every command says which database it uses, on standard error.
 
-use std::io::{BufRead, IsTerminal};
-
 use tokio::net::TcpListener;
 
 use crate::config::{redact_url, Config, KeySource, WhatsAppProviderKind};
-use crate::db::{self, Db};
+use crate::db;
 use crate::domain::phone::WhatsAppNumber;
-use crate::domain::user::Role;
 use crate::state::AppState;
 
 mod args;
+mod common;
 mod import;
 mod settings;
 mod users;
-pub use args::{
-    command, Cli, Command, Settings, Source, WhatsAppCommand, EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE,
+pub use args::{command, Cli, Command, Settings, Source, WhatsAppCommand};
+pub use common::{
+    open_db, read_password, say, CreateUser, Failure, EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE,
 };
 pub use import::ImportDjango;
 pub use users::UsersCommand;
 
 /// The binary: parses the command line and the configuration, runs the command, and answers
-/// the exit status (see `args::EXIT_*`).
+/// the exit status (see `common::EXIT_*`).
 pub async fn run() -> i32 {
     let invocation = args::parse();
     let command = invocation.command;
@@ -55,12 +54,6 @@ pub async fn run() -> i32 {
     })
 }
 
-/// Writes to standard output; a closed pipe (`incident config | head`) is not an error.
-fn say(text: &str) {
-    use std::io::Write;
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-}
-
 fn exit_code(result: Result<(), Failure>) -> i32 {
     match result {
         Ok(()) => 0,
@@ -69,103 +62,6 @@ fn exit_code(result: Result<(), Failure>) -> i32 {
             f.code
         }
     }
-}
-
-#[derive(clap::Args, Debug)]
-pub struct CreateUser {
-    /// Login name: letters, digits and @ . + - _ only.
-    #[arg(long)]
-    pub username: String,
-    /// ADMIN, SUPPORT (developer) or CLIENT.
-    #[arg(long, value_parser = parse_role)]
-    pub role: Role,
-    #[arg(long, default_value = "")]
-    pub email: String,
-    #[arg(long, default_value = "")]
-    pub first_name: String,
-    #[arg(long, default_value = "")]
-    pub last_name: String,
-    /// WhatsApp number with country code, e.g. +201094402250.
-    #[arg(long)]
-    pub whatsapp_number: Option<String>,
-    #[arg(long)]
-    pub phone_number: Option<String>,
-    #[arg(long)]
-    pub department: Option<String>,
-    /// Read the password from the first line of standard input instead of prompting.
-    #[arg(long)]
-    pub password_stdin: bool,
-}
-
-pub(crate) fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(&s.to_ascii_uppercase())
-        .ok_or_else(|| format!("{s:?} is not a role: use ADMIN, SUPPORT or CLIENT"))
-}
-
-/// An error worth showing to the person at the terminal, with the exit code to use.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl Failure {
-    pub fn new(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: EXIT_FAILURE,
-        }
-    }
-
-    /// A wrong command line.
-    pub fn usage(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: EXIT_USAGE,
-        }
-    }
-
-    /// A configuration that cannot work (a development key that cannot be kept ...).
-    pub fn config(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: EXIT_CONFIG,
-        }
-    }
-}
-
-/// Opens and migrates the database, saying on standard error which one (and that a SQLite file
-/// is being created when it does not exist yet).
-async fn open_db(config: &Config) -> Result<Db, Failure> {
-    let url = redact_url(&config.database_url);
-    match db::sqlite_file(&config.database_url) {
-        Some(file) if !file.exists() => eprintln!(
-            "database: {url} (SQLite; creating {}, which does not exist yet)",
-            absolute(&file).display()
-        ),
-        Some(file) => eprintln!("database: {url} (SQLite {})", absolute(&file).display()),
-        None => eprintln!("database: {url}"),
-    }
-    let db = Db::connect_limited(
-        &config.database_url,
-        config.database_max_connections,
-        Some(config.database_statement_timeout),
-    )
-    .await
-    .map_err(|e| {
-        Failure::new(format!(
-            "cannot open the database ({}): {e}",
-            redact_url(&config.database_url)
-        ))
-    })?;
-    db.migrate()
-        .await
-        .map_err(|e| Failure::new(format!("cannot apply migrations: {e}")))?;
-    Ok(db)
-}
-
-fn absolute(path: &std::path::Path) -> std::path::PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 pub async fn migrate(config: Config) -> Result<(), Failure> {
@@ -243,30 +139,6 @@ pub async fn create_user(config: Config, args: CreateUser) -> Result<(), Failure
     println!("created {} user {username:?} with id {id}", args.role);
     db.close().await;
     Ok(())
-}
-
-fn read_password(from_stdin: bool) -> Result<String, Failure> {
-    if !from_stdin && !std::io::stdin().is_terminal() {
-        return Err(Failure::usage(
-            "no terminal to ask the password on: pipe it in and pass --password-stdin",
-        ));
-    }
-    if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Failure::new(format!("cannot read the password from stdin: {e}")))?;
-        return Ok(line.trim().to_string());
-    }
-    let first = rpassword::prompt_password("Password: ")
-        .map_err(|e| Failure::new(format!("cannot read the password: {e}")))?;
-    let again = rpassword::prompt_password("Password (again): ")
-        .map_err(|e| Failure::new(format!("cannot read the password: {e}")))?;
-    if first != again {
-        return Err(Failure::new("the two passwords differ"));
-    }
-    Ok(first.trim().to_string())
 }
 
 /// `incident import-django`: the Django deployment's database into `DATABASE_URL`.

@@ -55,7 +55,7 @@ fn free_port() -> u16 {
 }
 
 /// A shell running `script` in `dir`, with the binary's directory first on PATH, `PORT` set
-/// and nothing else from this environment; in its own process group.
+/// (and the metrics listener off), nothing else from this environment; in its own process group.
 fn shell(dir: &Path, script: &str, port: u16) -> Command {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_incident")).parent().unwrap();
     let path = format!(
@@ -70,24 +70,24 @@ fn shell(dir: &Path, script: &str, port: u16) -> Command {
         .env("PATH", path)
         .env("PORT", port.to_string())
         .env("RUST_LOG", "info")
+        // Many test servers share this machine: none takes the default private metrics port.
+        .env("METRICS_ADDR", "off")
         .process_group(0);
     cmd
 }
 
-/// Stops the server's process group with SIGTERM; returns its log.
-fn stop(mut server: Child) -> String {
+/// Stops the server's process group with SIGTERM; returns its log (written to `log`: a pipe
+/// nobody reads would fill and stop the server).
+fn stop(mut server: Child, log: &Path) -> String {
     let _ = Command::new("kill")
         .args(["-TERM", &format!("-{}", server.id())])
         .status();
     let _ = server.wait();
-    let mut log = String::new();
-    if let Some(mut out) = server.stdout.take() {
-        let _ = out.read_to_string(&mut log);
+    let mut text = String::new();
+    if let Ok(mut file) = std::fs::File::open(log) {
+        let _ = file.read_to_string(&mut text);
     }
-    if let Some(mut err) = server.stderr.take() {
-        let _ = err.read_to_string(&mut log);
-    }
-    log
+    text
 }
 
 #[test]
@@ -105,25 +105,33 @@ fn the_readme_runs_as_pasted() {
     );
 
     let dir = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
+    let log_path = logs.path().join("server.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
     let port = free_port();
     let server = shell(dir.path(), &serve[0], port)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(log_file.try_clone().unwrap())
+        .stderr(log_file)
         .spawn()
         .expect("bash");
     let started = Instant::now();
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if started.elapsed() > Duration::from_secs(60) {
-            panic!("the server did not listen: {}", stop(server));
+            panic!("the server did not listen: {}", stop(server, &log_path));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    let out = shell(dir.path(), &steps.join("\n"), port)
+    // At most two minutes: a hung step fails the test instead of hanging it.
+    let script = format!(
+        "timeout 120 bash -e -o pipefail <<'README'\n{}\nREADME",
+        steps.join("\n")
+    );
+    let out = shell(dir.path(), &script, port)
         .stdin(Stdio::null())
         .output()
         .expect("bash");
-    let log = stop(server);
+    let log = stop(server, &log_path);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

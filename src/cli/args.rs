@@ -11,16 +11,10 @@ use std::path::PathBuf;
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use super::common::{CreateUser, Failure, EXIT_CONFIG};
+use super::import::ImportDjango;
 use super::users::UsersCommand;
-use super::{CreateUser, ImportDjango};
 use crate::config::{Config, ConfigErrors, VARIABLES};
-
-/// Exit status: the command failed (a refused input, an unreachable database ...).
-pub const EXIT_FAILURE: i32 = 1;
-/// Exit status: the command line is wrong (clap's usage errors).
-pub const EXIT_USAGE: i32 = 2;
-/// Exit status: the configuration is wrong (`EX_CONFIG` of sysexits.h).
-pub const EXIT_CONFIG: i32 = 78;
 
 const AFTER_HELP: &str = "\
 Configuration: each setting is taken from its flag, else its environment variable, else the .env
@@ -239,16 +233,16 @@ fn with_variables(sub: clap::Command, top: &str) -> clap::Command {
 }
 
 /// `incident help [COMMAND...]`: the help of that command.
-pub fn print_help(path: &[String]) -> Result<(), super::Failure> {
+pub fn print_help(path: &[String]) -> Result<(), Failure> {
     let mut cmd = command();
     for name in path {
         cmd = cmd
             .find_subcommand(name)
             .cloned()
-            .ok_or_else(|| super::Failure::usage(format!("no such command: {}", path.join(" "))))?;
+            .ok_or_else(|| Failure::usage(format!("no such command: {}", path.join(" "))))?;
     }
     cmd.print_help()
-        .map_err(|e| super::Failure::new(format!("cannot print the help: {e}")))
+        .map_err(|e| Failure::new(format!("cannot print the help: {e}")))
 }
 
 #[cfg(test)]

@@ -3,17 +3,18 @@
 
 use std::path::Path;
 
-use super::args::{Settings, EXIT_CONFIG};
+use super::args::{dotenv_path, Settings};
+use super::common::{say, EXIT_CONFIG};
 use crate::config::{key_file, redact_url, VARIABLES};
 
 /// Prints the listing; the exit status is [`EXIT_CONFIG`] when the configuration is invalid.
 pub fn print(settings: &Settings, dotenv: Option<&Path>) -> i32 {
-    super::say(&listing(settings, dotenv));
+    say(&listing(settings, dotenv));
     match settings.config() {
         Ok(config) => {
             if config.secret_key_is_ephemeral {
                 if let Some(file) = key_file(&config.database_url) {
-                    super::say(&format!(
+                    say(&format!(
                         "# Without SECRET_KEY, `serve` signs tokens with the development key kept in {}\n",
                         file.display()
                     ));
@@ -34,7 +35,7 @@ pub fn listing(settings: &Settings, dotenv: Option<&Path>) -> String {
         Some(p) => format!("# .env read from {}\n", p.display()),
         None => format!(
             "# no .env file ({} does not exist)\n",
-            super::args::dotenv_path().display()
+            dotenv_path().display()
         ),
     };
     let width = VARIABLES.iter().map(|v| v.name.len()).max().unwrap_or(0);

@@ -4,7 +4,7 @@
 
 use clap::Subcommand;
 
-use super::{open_db, parse_role, read_password, Failure};
+use super::common::{open_db, parse_role, read_password, say, Failure};
 use crate::auth::AuthUser;
 use crate::config::Config;
 use crate::db::users::UserRow;
@@ -57,7 +57,7 @@ pub async fn run(config: Config, command: UsersCommand) -> Result<(), Failure> {
     let result = apply(&state, command).await;
     db.close().await;
     let message = result?;
-    super::say(&format!("{message}\n"));
+    say(&format!("{message}\n"));
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::values::{Environment, Secret};
-use super::Config;
 
 /// Where the signing key of this configuration came from, for the start-up warning.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,28 +26,26 @@ pub fn key_file(database_url: &str) -> Option<PathBuf> {
     Some(db.with_file_name(name))
 }
 
-impl Config {
-    /// Without `SECRET_KEY` in development on SQLite: reads the key kept beside the database,
-    /// or generates and keeps one. Errors name the file and the fix.
-    pub fn keep_development_key(&mut self) -> Result<KeySource, String> {
-        if !self.secret_key_is_ephemeral {
-            return Ok(KeySource::Configured);
-        }
-        let path = match key_file(&self.database_url) {
-            Some(p) if self.environment == Environment::Development => p,
-            _ => return Ok(KeySource::Process),
-        };
-        let created = !path.exists();
-        let key = if created {
-            write_new_key(&path, self.secret_key.expose())?;
-            self.secret_key.expose().to_string()
-        } else {
-            read_key(&path)?
-        };
-        self.secret_key = Secret::new(key);
-        self.secret_key_is_ephemeral = false;
-        Ok(KeySource::File { path, created })
-    }
+/// The kept development key when `SECRET_KEY` is unset, in development, on a SQLite file: read
+/// from the file beside the database, or `generated` written there. `None` elsewhere. Errors name
+/// the file and the fix.
+pub(super) fn kept_key(
+    database_url: &str,
+    environment: Environment,
+    generated: &Secret,
+) -> Result<Option<(Secret, KeySource)>, String> {
+    let path = match key_file(database_url) {
+        Some(p) if environment == Environment::Development => p,
+        _ => return Ok(None),
+    };
+    let created = !path.exists();
+    let key = if created {
+        write_new_key(&path, generated.expose())?;
+        generated.clone()
+    } else {
+        Secret::new(read_key(&path)?)
+    };
+    Ok(Some((key, KeySource::File { path, created })))
 }
 
 fn read_key(path: &Path) -> Result<String, String> {
@@ -87,6 +84,7 @@ fn write_new_key(path: &Path, key: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn config(url: &str, env: &str) -> Config {
         let url = url.to_string();

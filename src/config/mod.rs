@@ -178,6 +178,23 @@ impl Config {
         })
     }
 
+    /// Without `SECRET_KEY` in development on SQLite: the key kept beside the database (read, or
+    /// generated now and kept), so restarts keep tokens valid. Production never gets here (a
+    /// missing `SECRET_KEY` is a configuration error); PostgreSQL keeps a per-process key.
+    pub fn keep_development_key(&mut self) -> Result<KeySource, String> {
+        if !self.secret_key_is_ephemeral {
+            return Ok(KeySource::Configured);
+        }
+        match dev_key::kept_key(&self.database_url, self.environment, &self.secret_key)? {
+            None => Ok(KeySource::Process),
+            Some((key, source)) => {
+                self.secret_key = key;
+                self.secret_key_is_ephemeral = false;
+                Ok(source)
+            }
+        }
+    }
+
     /// A configuration for tests and tools: defaults, no environment read.
     pub fn for_tests(database_url: &str) -> Config {
         let url = database_url.to_string();
