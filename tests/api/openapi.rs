@@ -558,7 +558,6 @@ async fn the_docs_page_loads_only_assets_the_binary_serves(app: TestApp) {
     for path in ["/api/docs/", "/api/docs", "/"] {
         let resp = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
-        assert_eq!(resp.url().path(), "/api/docs/", "{path}");
         let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/html"), "{path}: {ct}");
         pages.push(resp.text().await.unwrap());
