@@ -5,23 +5,26 @@
 mod attachments;
 mod auth;
 mod database;
+mod dev_key;
 mod http;
 mod providers;
 mod rates;
 mod reader;
 mod realtime;
 mod values;
+mod variables;
 mod worker;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 pub use attachments::AttachmentLimits;
+pub use dev_key::{key_file, KeySource};
 pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use rates::Rate;
 pub use reader::parse_duration;
-pub use values::{ConfigErrors, Environment, LogFormat, Secret};
+pub use values::{redact_url, ConfigErrors, Environment, LogFormat, Secret};
+pub use variables::{variable, Variable, VARIABLES};
 pub use worker::WorkerConfig;
 
 use reader::Reader;
@@ -31,7 +34,8 @@ pub struct Config {
     pub environment: Environment,
     pub database_url: String,
     pub database_max_connections: u32,
-    pub host: IpAddr,
+    /// An IP address or a host name (`localhost`), resolved when the server binds.
+    pub host: String,
     pub port: u16,
     pub secret_key: Secret,
     /// True when `SECRET_KEY` was not set and a random per-process key is in use.
@@ -57,6 +61,8 @@ pub struct Config {
     /// `PUBLIC_BASE_URL` and, in development without a list, the local names.
     pub allowed_hosts: Vec<String>,
     pub log_format: LogFormat,
+    /// The log filter (`RUST_LOG`, tracing's `EnvFilter` syntax).
+    pub log_filter: String,
     pub max_attachment_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -116,6 +122,7 @@ impl Config {
             ],
             "pretty or json",
         );
+        let log_filter = r.string("RUST_LOG", "info,sqlx=warn");
         let allowed_hosts = http::allowed_hosts(&mut r, environment, public_base_url.as_deref());
         let limits = http::limits(&mut r);
         let connections = http::connections(&mut r);
@@ -151,6 +158,7 @@ impl Config {
             public_base_url,
             allowed_hosts,
             log_format,
+            log_filter,
             max_attachment_bytes: limits.max_attachment_bytes,
             max_body_bytes: limits.max_body_bytes,
             request_timeout: limits.request_timeout,
@@ -168,6 +176,23 @@ impl Config {
             comment_rate: rates.comment,
             attachments,
         })
+    }
+
+    /// Without `SECRET_KEY` in development on SQLite: the key kept beside the database (read, or
+    /// generated now and kept), so restarts keep tokens valid. Production never gets here (a
+    /// missing `SECRET_KEY` is a configuration error); PostgreSQL keeps a per-process key.
+    pub fn keep_development_key(&mut self) -> Result<KeySource, String> {
+        if !self.secret_key_is_ephemeral {
+            return Ok(KeySource::Configured);
+        }
+        match dev_key::kept_key(&self.database_url, self.environment, &self.secret_key)? {
+            None => Ok(KeySource::Process),
+            Some((key, source)) => {
+                self.secret_key = key;
+                self.secret_key_is_ephemeral = false;
+                Ok(source)
+            }
+        }
     }
 
     /// A configuration for tests and tools: defaults, no environment read.

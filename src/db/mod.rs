@@ -13,6 +13,6 @@ pub mod users;
 
 pub use crate::{bind_args, on_db, on_tx, on_write};
 pub use pool::{
-    is_unique_violation, placeholders, Arg, Db, DbError, PageRow, SqliteTx, SqliteWriter, Tx,
-    Writer,
+    is_unique_violation, placeholders, sqlite_file, Arg, Db, DbError, PageRow, SqliteTx,
+    SqliteWriter, Tx, Writer,
 };

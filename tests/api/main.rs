@@ -30,4 +30,5 @@ mod tickets_rates;
 mod tickets_sla;
 mod tickets_support;
 mod users;
+mod users_cli;
 mod whatsapp;
