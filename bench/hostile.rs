@@ -26,7 +26,8 @@
 //! server, started by it, inherits its limit.
 //!
 //! Knobs (environment): `INCIDENT_BIN`, `TEST_DATABASE_URL`, `BENCH_HOSTILE_SOCKETS` (1000),
-//! `BENCH_UPLOADS` (200), `BENCH_READS` (20).
+//! `BENCH_UPLOADS` (200), `BENCH_READS` (20); `BENCH_SERVER_X=v` starts the server with `X=v`,
+//! and `MIMALLOC_*` and `GLIBC_TUNABLES` are passed to it as they are.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -229,6 +230,19 @@ async fn create_user(bin: &Path, work: &Path, url: &str, username: &str, role: &
     Ok(())
 }
 
+/// What the caller adds to the server's environment: `BENCH_SERVER_X=v` sets `X=v` (a setting
+/// tried under this load, e.g. `BENCH_SERVER_DATABASE_MAX_CONNECTIONS=4`), and the allocators'
+/// own tuning (`MIMALLOC_*`, `GLIBC_TUNABLES`) passes as it is.
+fn server_env_overrides() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter_map(|(k, v)| match k.strip_prefix("BENCH_SERVER_") {
+            Some(name) => Some((name.to_string(), v)),
+            None if k.starts_with("MIMALLOC_") || k == "GLIBC_TUNABLES" => Some((k, v)),
+            None => None,
+        })
+        .collect()
+}
+
 async fn start_server(bin: &Path, work: &Path, url: &str) -> R<Server> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -251,6 +265,7 @@ async fn start_server(bin: &Path, work: &Path, url: &str) -> R<Server> {
         // Set-up creates 40 tickets as one client at once; metrics are not measured here.
         .env("TICKET_CREATE_RATE", "off")
         .env("METRICS_ADDR", "off")
+        .envs(server_env_overrides())
         .stdin(Stdio::null())
         .stdout(file)
         .stderr(file2)
