@@ -439,12 +439,7 @@ async fn sample_healthz(url: &str, stop: &AtomicBool) -> R<(Vec<Duration>, usize
     let mut failures = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
-        match probe
-            .get(url)
-            .timeout(Duration::from_secs(30))
-            .send()
-            .await
-        {
+        match probe.get(url).timeout(Duration::from_secs(30)).send().await {
             Ok(r) if r.status().is_success() => samples.push(t.elapsed()),
             _ => failures += 1,
         }

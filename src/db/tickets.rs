@@ -442,7 +442,7 @@ pub async fn add_attachment(
         .fetch_one(&mut *c).await)?;
     if let Tx::Postgres(t) = &mut tx {
         // The statement carried the file: its write buffer is the file's size (see `blob`).
-        release_buffers(&mut **t).await;
+        release_buffers(t).await;
     }
     tx.commit().await?;
     Ok(Stored::Added(id))

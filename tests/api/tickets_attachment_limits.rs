@@ -369,7 +369,10 @@ async fn large_files_come_back_whole_through_one_connection(app: TestApp) {
             .iter()
             .find(|a| a["id"] == *aid)
             .unwrap();
-        assert!(a["file_data"] == b64.encode(file), "attachment {aid} differs");
+        assert!(
+            a["file_data"] == b64.encode(file),
+            "attachment {aid} differs"
+        );
         let target = path(id, &format!("attachments/{aid}/download"));
         let got = raw(&app, Method::GET, &target, Some(&c.client), None, "").await;
         assert_eq!(got.status, StatusCode::OK);
@@ -377,6 +380,14 @@ async fn large_files_come_back_whole_through_one_connection(app: TestApp) {
     }
     // Writes after them too.
     let another = new_ticket(&app, &c.client).await;
-    upload(&app, another, &c.client, "small", None, b"after the large ones").await;
+    upload(
+        &app,
+        another,
+        &c.client,
+        "small",
+        None,
+        b"after the large ones",
+    )
+    .await;
     assert_eq!(rows_of(&app, "ticket_attachments", id).await, 3);
 }
