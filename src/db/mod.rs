@@ -1,6 +1,7 @@
 //! Storage: one `Db` value over PostgreSQL or SQLite, chosen at run time, with every query text
 //! written once (`$N` placeholders work on both drivers). Only this module knows SQL.
 
+pub mod blob;
 pub mod django;
 pub mod import;
 pub mod listen;

@@ -2,9 +2,11 @@
 //! flags, assignees, history row, notification rows) is written in one transaction, and only if
 //! the ticket is still at the version the step was decided from.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use super::blob::{fetch_blob, release_buffers};
 use super::notifications::{enqueue, NewNotification};
 use super::pool::{bind_args, on_db, on_tx, placeholders, Arg, Db, Tx};
 use crate::domain::ticket::{Category, Priority, Status};
@@ -380,14 +382,14 @@ pub async fn attachment(
     on_db!(db, p => sqlx::query_as(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
 }
 
-/// One attachment's bytes.
+/// One attachment's bytes, as the driver read them (see `blob`).
 pub async fn attachment_file(
     db: &Db,
     ticket_id: i64,
     id: i64,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
+) -> Result<Option<Bytes>, sqlx::Error> {
     const SQL: &str = "SELECT file_data FROM ticket_attachments WHERE ticket_id = $1 AND id = $2";
-    on_db!(db, p => sqlx::query_scalar(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
+    fetch_blob(db, SQL, ticket_id, id).await
 }
 
 pub struct NewAttachment {
@@ -438,6 +440,10 @@ pub async fn add_attachment(
         .bind(a.ticket_id).bind(a.uploaded_by).bind(a.data).bind(&a.filename).bind(&a.content_type)
         .bind(size).bind(now)
         .fetch_one(&mut *c).await)?;
+    if let Tx::Postgres(t) = &mut tx {
+        // The statement carried the file: its write buffer is the file's size (see `blob`).
+        release_buffers(t).await;
+    }
     tx.commit().await?;
     Ok(Stored::Added(id))
 }

@@ -8,6 +8,7 @@
 //! lazily) calls the steps one by one: [`check_before_lookup`], [`get`], then the use case
 //! with the ticket it found ([`check_step`] reports a step's refusal when the body is unreadable).
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::auth::rate::UserRate;
@@ -510,11 +511,7 @@ pub async fn attachments(state: &AppState, t: &TicketRow) -> Result<Vec<Attachme
 }
 
 /// One attachment's bytes, read on their own (the inlining answers read one file at a time).
-pub async fn attachment_bytes(
-    state: &AppState,
-    ticket_id: i64,
-    id: i64,
-) -> Result<Option<Vec<u8>>> {
+pub async fn attachment_bytes(state: &AppState, ticket_id: i64, id: i64) -> Result<Option<Bytes>> {
     Ok(store::attachment_file(&state.db, ticket_id, id).await?)
 }
 
@@ -532,11 +529,7 @@ pub async fn attachment(state: &AppState, t: &TicketRow, id: i64) -> Result<Atta
 }
 
 /// One attachment of the ticket with its bytes.
-pub async fn download(
-    state: &AppState,
-    t: &TicketRow,
-    id: i64,
-) -> Result<(AttachmentRow, Vec<u8>)> {
+pub async fn download(state: &AppState, t: &TicketRow, id: i64) -> Result<(AttachmentRow, Bytes)> {
     let a = attachment(state, t, id).await?;
     let data = store::attachment_file(&state.db, t.id, id)
         .await?
