@@ -6,6 +6,7 @@ pub mod import;
 pub mod listen;
 pub mod notifications;
 pub mod pool;
+pub mod retention;
 pub mod ticket_list;
 pub mod tickets;
 pub mod tokens;

@@ -83,9 +83,30 @@ async fn ticket_counters_and_search_index_stay_exact_through_every_write_path(ap
     assert_exact(&app, "open, assign and start").await;
     assert_eq!(count(&app, &c.admin, "status=IN_PROGRESS").await, 1);
     assert_eq!(count(&app, &c.dev, "").await, 1);
-    act_ok(&app, a, "finish_work", &c.dev, json!({"comment": "done now"})).await;
-    act_ok(&app, a, "reject", &c.client, json!({"comment": "not yet fixed"})).await;
-    act_ok(&app, a, "finish_work", &c.dev, json!({"comment": "done now"})).await;
+    act_ok(
+        &app,
+        a,
+        "finish_work",
+        &c.dev,
+        json!({"comment": "done now"}),
+    )
+    .await;
+    act_ok(
+        &app,
+        a,
+        "reject",
+        &c.client,
+        json!({"comment": "not yet fixed"}),
+    )
+    .await;
+    act_ok(
+        &app,
+        a,
+        "finish_work",
+        &c.dev,
+        json!({"comment": "done now"}),
+    )
+    .await;
     act_ok(&app, a, "approve", &c.client, json!({})).await;
     assert_exact(&app, "finish, reject, approve").await;
     let closed = count(&app, &c.admin, "status=CLOSED").await;
@@ -114,7 +135,11 @@ async fn ticket_counters_and_search_index_stay_exact_through_every_write_path(ap
     assert_eq!(count(&app, &c.admin, "priority=HIGH").await, 2);
     assert_eq!(count(&app, &c.admin, "category=PROBLEM").await, 0);
     assert_eq!(listed(&app, &c.admin, "search=renamed").await, (1, vec![b]));
-    assert_eq!(count(&app, &c.admin, "search=Ticket").await, 0, "the old title");
+    assert_eq!(
+        count(&app, &c.admin, "search=Ticket").await,
+        0,
+        "the old title"
+    );
 
     // A raw status write (as the tests' and an operator's SQL do) is counted too.
     set_status(&app, b, "OPENED").await;
