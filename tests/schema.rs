@@ -80,8 +80,9 @@ fn strip_casts(s: &str) -> String {
                             .chars()
                             .next()
                             .is_some_and(|n| n.is_ascii_alphabetic())
-                        && !rest[j + 1..].starts_with("AND ")
-                        && !rest[j + 1..].starts_with("OR ")))
+                        && !["AND ", "OR ", "THEN ", "WHEN ", "ELSE ", "END"]
+                            .iter()
+                            .any(|k| rest[j + 1..].starts_with(k))))
             })
             .map_or(rest.len(), |(j, _)| j);
         rest = &rest[end..];
