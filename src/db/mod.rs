@@ -8,6 +8,7 @@ pub mod listen;
 pub mod notifications;
 pub mod pool;
 pub mod retention;
+pub mod ticket_list;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

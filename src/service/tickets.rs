@@ -13,9 +13,10 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::rate::UserRate;
 use crate::auth::AuthUser;
+use crate::db::ticket_list::{self, ListFilter};
 use crate::db::tickets::{
-    self as store, AttachmentRow, HistoryRow, ListFilter, NewAttachment, NewTicket, Scope, Stored,
-    TicketRow, TicketUpdate, WriteError,
+    self as store, AttachmentRow, HistoryRow, NewAttachment, NewTicket, Scope, Stored, TicketRow,
+    TicketUpdate, WriteError,
 };
 use crate::db::users::UserRow;
 use crate::domain::assign::{Patch, INVALID_DEVELOPERS};
@@ -59,12 +60,12 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<TicketRow>> {
-    Ok(store::list(&state.db, scope(user), filter, offset, limit).await?)
+    Ok(ticket_list::list(&state.db, scope(user), filter, offset, limit).await?)
 }
 
 /// How many tickets the list would show in all.
 pub async fn count(state: &AppState, user: &AuthUser, filter: &ListFilter) -> Result<i64> {
-    Ok(store::count(&state.db, scope(user), filter).await?)
+    Ok(ticket_list::count(&state.db, scope(user), filter).await?)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ mod tickets_filters;
 mod tickets_integrity;
 mod tickets_permissions;
 mod tickets_rates;
+mod tickets_scale;
 mod tickets_sla;
 mod tickets_support;
 mod users;
