@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`; the Django management
+//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`, `templates`; the Django management
 //! commands a team expects, with messages a person understands.
 
 use std::io::{BufRead, IsTerminal};
@@ -12,8 +12,12 @@ use crate::domain::phone::WhatsAppNumber;
 use crate::domain::user::Role;
 use crate::state::AppState;
 
+mod failure;
 mod import;
+mod templates;
+pub use failure::Failure;
 pub use import::ImportDjango;
+pub use templates::TemplatesCommand;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +44,9 @@ pub enum Command {
     /// Bring a Django deployment's database over (users keep their passwords); run it with
     /// --dry-run first. The target (DATABASE_URL) must be empty.
     ImportDjango(ImportDjango),
+    /// Message templates: export the built-in texts to a folder, check a folder.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -87,22 +94,6 @@ pub struct CreateUser {
 fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(&s.to_ascii_uppercase())
         .ok_or_else(|| format!("{s:?} is not a role: use ADMIN, SUPPORT or CLIENT"))
-}
-
-/// An error worth showing to the person at the terminal, with the exit code to use.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl Failure {
-    pub fn new(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: 1,
-        }
-    }
 }
 
 async fn open_db(config: &Config) -> Result<Db, Failure> {
@@ -324,12 +315,18 @@ async fn startup_warnings(state: &AppState) {
     }
 }
 
+/// `incident templates ...`.
+pub fn templates(config: &Config, command: TemplatesCommand) -> Result<(), Failure> {
+    templates::run(config, command)
+}
+
 pub async fn serve(config: Config) -> Result<(), Failure> {
     let addr = std::net::SocketAddr::new(config.host, config.port);
+    let templates = templates::load(&config)?;
     let db = open_db(&config).await?;
     tracing::info!(database = %redact_url(&config.database_url), engine = db.engine(), "database ready");
     let shutdown = shutdown_signal();
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config, templates);
     startup_warnings(&state).await;
     let listener = TcpListener::bind(addr)
         .await

@@ -34,6 +34,7 @@ async fn main() {
             cli::whatsapp_test(config, &to, &message).await
         }
         Command::ImportDjango(args) => cli::import_django(config, args).await,
+        Command::Templates(command) => cli::templates(&config, command),
     };
     if let Err(f) = result {
         eprintln!("error: {}", f.message);

@@ -1,0 +1,57 @@
+//! The message-texts section: the folder of template overrides and the address e-mail links
+//! point at.
+
+use std::path::PathBuf;
+
+use super::reader::Reader;
+
+/// `TEMPLATES_DIR` (a folder whose files override the built-in texts one by one; none by default)
+/// and `FRONTEND_URL` (the base of the links in e-mails, the original's `http://localhost:8000`).
+pub(super) fn read(r: &mut Reader) -> (Option<PathBuf>, String) {
+    let templates_dir = r.raw("TEMPLATES_DIR").map(PathBuf::from);
+    let frontend_url = r.string("FRONTEND_URL", "http://localhost:8000");
+    if !frontend_url.starts_with("http://") && !frontend_url.starts_with("https://") {
+        r.error(format!(
+            "FRONTEND_URL={frontend_url:?} must start with http:// or https://"
+        ));
+    }
+    (
+        templates_dir,
+        frontend_url.trim_end_matches('/').to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn read(dir: Option<&str>, url: Option<&str>) -> Result<(Option<String>, String), String> {
+        Config::from_lookup(&|name| match name {
+            "TEMPLATES_DIR" => dir.map(str::to_string),
+            "FRONTEND_URL" => url.map(str::to_string),
+            _ => None,
+        })
+        .map(|c| {
+            let dir = c.templates_dir.map(|d| d.display().to_string());
+            (dir, c.frontend_url)
+        })
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn templates_dir_is_optional_and_frontend_url_defaults_to_the_originals() {
+        assert_eq!(read(None, None), Ok((None, "http://localhost:8000".into())));
+        assert_eq!(
+            read(
+                Some("/etc/incident/templates"),
+                Some("https://help.example.com/")
+            ),
+            Ok((
+                Some("/etc/incident/templates".into()),
+                "https://help.example.com".into()
+            ))
+        );
+        let bad = read(None, Some("help.example.com")).unwrap_err();
+        assert!(bad.contains("FRONTEND_URL"), "{bad}");
+    }
+}
