@@ -9,12 +9,23 @@ use super::reader::Reader;
 /// and `FRONTEND_URL` (the base of the links in e-mails, the original's `http://localhost:8000`).
 pub(super) fn read(r: &mut Reader) -> (Option<PathBuf>, String) {
     let templates_dir = r.raw("TEMPLATES_DIR").map(PathBuf::from);
-    let frontend_url = r.string("FRONTEND_URL", "http://localhost:8000");
-    if !frontend_url.starts_with("http://") && !frontend_url.starts_with("https://") {
-        r.error(format!(
-            "FRONTEND_URL={frontend_url:?} must start with http:// or https://"
-        ));
-    }
+    let raw = r.string("FRONTEND_URL", "http://localhost:8000");
+    // Parsed, so the links put in e-mails' HTML as they are carry no quote or bracket.
+    let frontend_url = match url::Url::parse(&raw) {
+        Ok(u)
+            if matches!(u.scheme(), "http" | "https")
+                && u.query().is_none()
+                && u.fragment().is_none() =>
+        {
+            u.to_string()
+        }
+        _ => {
+            r.error(format!(
+                "FRONTEND_URL={raw:?} must be an http:// or https:// address without a query or fragment"
+            ));
+            raw
+        }
+    };
     (
         templates_dir,
         frontend_url.trim_end_matches('/').to_string(),

@@ -154,7 +154,7 @@ impl std::fmt::Debug for Templates {
 }
 
 /// The variables of one message.
-type Context = BTreeMap<&'static str, String>;
+type Context = BTreeMap<&'static str, Value>;
 
 impl Templates {
     /// The built-in texts only.
@@ -189,32 +189,33 @@ impl Templates {
 
     fn context(&self, t: &TicketFacts, recipient_name: &str, reason: Option<&str>) -> Context {
         let mut c = Context::new();
-        c.insert("ticket_id", t.id.to_string());
-        c.insert("title", t.title.clone());
-        c.insert("project", t.project.clone());
-        c.insert("description", t.description.clone());
-        c.insert("short_description", short_description(&t.description));
-        c.insert("priority", t.priority.as_str().into());
-        c.insert("priority_label", t.priority.label().into());
-        c.insert("category", t.category.as_str().into());
-        c.insert("category_label", t.category.label().into());
-        c.insert("status", t.status.as_str().into());
-        c.insert("status_label", t.status.label().into());
-        c.insert("creator_name", t.creator_name.clone());
-        c.insert("dev_names", t.dev_names.clone());
-        c.insert("resolution_due", format_short(t.resolution_due_at.as_ref()));
-        let estimated = format_short(t.estimated_resolution_at.as_ref());
-        c.insert("estimated_resolution", estimated);
-        c.insert("recipient_name", recipient_name.to_string());
-        let base = &self.frontend_url;
-        c.insert("ticket_url", format!("{base}/api/tickets/{}/", t.id));
-        c.insert(
-            "admin_url",
-            format!("{base}/admin/core/ticket/{}/change/", t.id),
-        );
+        let mut put = |name, value: String| c.insert(name, Value::from(value));
+        put("ticket_id", t.id.to_string());
+        put("title", t.title.clone());
+        put("project", t.project.clone());
+        put("description", t.description.clone());
+        put("short_description", short_description(&t.description));
+        put("priority", t.priority.as_str().into());
+        put("priority_label", t.priority.label().into());
+        put("category", t.category.as_str().into());
+        put("category_label", t.category.label().into());
+        put("status", t.status.as_str().into());
+        put("status_label", t.status.label().into());
+        put("creator_name", t.creator_name.clone());
+        put("dev_names", t.dev_names.clone());
+        put("resolution_due", format_short(t.resolution_due_at.as_ref()));
+        put("estimated_resolution", format_short(t.estimated_resolution_at.as_ref()));
+        put("recipient_name", recipient_name.to_string());
         if let Some(reason) = reason {
-            c.insert("reason", reason.to_string());
+            put("reason", reason.to_string());
         }
+        // Links are built from configuration (a parsed URL) and a number: safe in HTML as they
+        // are, so `/` is not escaped to `&#x2f;` in an `href`.
+        let base = &self.frontend_url;
+        let ticket_url = format!("{base}/api/tickets/{}/", t.id);
+        let admin_url = format!("{base}/admin/core/ticket/{}/change/", t.id);
+        c.insert("ticket_url", Value::from_safe_string(ticket_url));
+        c.insert("admin_url", Value::from_safe_string(admin_url));
         c
     }
 
@@ -263,7 +264,7 @@ impl Templates {
             body: self.render(event, Some(audience), Part::WhatsApp, &c),
             variables: order
                 .iter()
-                .map(|name| c.get(name).cloned().unwrap_or_default())
+                .map(|name| c.get(name).map(Value::to_string).unwrap_or_default())
                 .collect(),
         }
     }
