@@ -69,10 +69,37 @@ pub struct Planned {
     snapshot: push::TicketSnapshot,
 }
 
-impl Planned {
-    /// A created ticket's id is known only after the insert.
-    pub fn set_ticket_id(&mut self, id: i64) {
-        self.snapshot.id = id;
+/// A ticket creation's notifications, waiting for the ticket's id: their texts (numbers, links)
+/// are rendered in the insert's transaction, once the id is known.
+pub struct PlannedCreate {
+    facts: TicketFacts,
+    people: People,
+    events: Vec<crate::domain::workflow::Event>,
+    snapshot: push::TicketSnapshot,
+}
+
+impl PlannedCreate {
+    /// The rows of the ticket the insert numbered `id`.
+    pub fn rows(&self, templates: &Templates, id: i64) -> Vec<NewNotification> {
+        let facts = TicketFacts {
+            id,
+            ..self.facts.clone()
+        };
+        self.events
+            .iter()
+            .flat_map(|e| events::plan(templates, e, &facts, &self.people))
+            .collect()
+    }
+
+    /// What the committed creation enqueued.
+    pub fn created(self, id: i64, rows: Vec<NewNotification>) -> Planned {
+        let mut snapshot = self.snapshot;
+        snapshot.id = id;
+        Planned {
+            rows,
+            events: self.events,
+            snapshot,
+        }
     }
 }
 
@@ -85,14 +112,13 @@ fn names_of(people: &People, ids: &[i64]) -> Vec<String> {
         .collect()
 }
 
-/// The notification rows a ticket creation enqueues.
+/// The notifications a ticket creation enqueues (rendered once the ticket has its id).
 pub async fn plan_create(
     db: &Db,
-    templates: &Templates,
     t: &NewTicket,
     by: &AuthUser,
     tr: &Transition,
-) -> Result<Planned> {
+) -> Result<PlannedCreate> {
     let people = people(db, by.id, &[]).await?;
     let facts = TicketFacts {
         id: 0,
@@ -124,13 +150,9 @@ pub async fn plan_create(
         resolution_due_at: t.resolution_due_at,
         newly_assigned_names: Vec::new(),
     };
-    let rows = tr
-        .events
-        .iter()
-        .flat_map(|e| events::plan(templates, e, &facts, &people))
-        .collect();
-    Ok(Planned {
-        rows,
+    Ok(PlannedCreate {
+        facts,
+        people,
         events: tr.events.clone(),
         snapshot,
     })

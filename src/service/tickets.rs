@@ -157,10 +157,10 @@ pub async fn create(state: &AppState, user: &AuthUser, input: NewTicketInput) ->
         resolution_due_at: input.resolution_due_at,
         estimated_resolution_time: input.estimated_resolution_time,
     };
-    let mut planned =
-        crate::notify::plan_create(&state.db, &state.templates, &new, user, &transition).await?;
-    let id = store::create(&state.db, &new, &planned.rows, at).await?;
-    planned.set_ticket_id(id);
+    let planned = crate::notify::plan_create(&state.db, &new, user, &transition).await?;
+    let render = |id| planned.rows(&state.templates, id);
+    let (id, rows) = store::create(&state.db, &new, render, at).await?;
+    let planned = planned.created(id, rows);
     crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
     tracing::info!(ticket_id = id, by = user.id, "ticket created");
     Ok(Created { id, ticket: new })

@@ -31,11 +31,8 @@ async fn an_override_folder_changes_the_sent_whatsapp_text(engine: Engine) {
     let requests = fake.received_requests().await.unwrap();
     assert_eq!(field(&requests[0], "Body"), expected);
     // The texts not overridden are the built-in ones.
-    let (_, system) = app.get("/api/notifications/", &c.admin).await;
-    assert_eq!(
-        system["results"][0]["message"],
-        "New High priority ticket created: Login broken"
-    );
+    let (_, bell) = app.get("/api/notifications/", &c.admin).await;
+    assert_eq!(bell["results"][0]["subject"], "Ticket Created", "{bell}");
 }
 
 on_both_databases!(

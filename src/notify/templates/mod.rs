@@ -204,7 +204,10 @@ impl Templates {
         put("creator_name", t.creator_name.clone());
         put("dev_names", t.dev_names.clone());
         put("resolution_due", format_short(t.resolution_due_at.as_ref()));
-        put("estimated_resolution", format_short(t.estimated_resolution_at.as_ref()));
+        put(
+            "estimated_resolution",
+            format_short(t.estimated_resolution_at.as_ref()),
+        );
         put("recipient_name", recipient_name.to_string());
         if let Some(reason) = reason {
             put("reason", reason.to_string());

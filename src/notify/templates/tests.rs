@@ -200,7 +200,11 @@ fn email_subjects_and_links_follow_the_contract() {
             assert!(!e.html.contains("href"), "{kind:?}: {}", e.html);
         } else {
             let href = format!("href=\"{link}\"");
-            assert!(e.text.contains(link) && e.html.contains(&href), "{kind:?}: {}", e.html);
+            assert!(
+                e.text.contains(link) && e.html.contains(&href),
+                "{kind:?}: {}",
+                e.html
+            );
         }
     }
     let assigned = templates.email(&EmailMessage::DeveloperAssigned, &f, "Dev");
