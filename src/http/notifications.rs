@@ -20,7 +20,7 @@ use crate::http::extract::parse_id;
 use crate::http::openapi::components::{
     DateTime, Detail, ErrorBody, FieldErrors, InvalidFilter, InvalidPage, NotAdmin,
     NotificationFilters, NotificationNotFound, NotificationPath, NotificationStatus,
-    NotificationType, PageParams, Paginated,
+    NotificationType, PageParams, Paginated, TicketNotFound,
 };
 use crate::http::pagination::PageRequest;
 use crate::notify::templates::catalog::EVENTS;
@@ -593,7 +593,7 @@ pub async fn retry_failed(
         (status = 400, description = "A missing or unknown event, channel or ticket, or a recipient the event does not notify on that channel", body = FieldErrors,
          example = json!({"channel": ["Select a valid choice. FAX is not one of the available choices."]})),
         (status = 403, response = NotAdmin),
-        (status = 404, description = "No such ticket", body = Detail),
+        (status = 404, response = TicketNotFound),
     ))]
 pub async fn preview(
     State(state): State<AppState>,
