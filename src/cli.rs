@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `create-user`, `users`, `whatsapp test`,
-//! `import-django`, `config`; the Django management commands a team expects, with messages a
+//! `import-django`, `notifications prune`, `templates`, `config`; the Django management commands a team expects, with messages a
 //! person understands. Every command says which database it uses, on standard error.
 
 use tokio::net::TcpListener;
@@ -14,6 +14,7 @@ mod common;
 mod import;
 mod notifications;
 mod settings;
+mod templates;
 mod users;
 pub use args::{command, Cli, Command, Settings, Source, WhatsAppCommand};
 pub use common::{
@@ -21,6 +22,7 @@ pub use common::{
 };
 pub use import::ImportDjango;
 pub use notifications::{NotificationsCommand, Prune};
+pub use templates::TemplatesCommand;
 pub use users::UsersCommand;
 
 /// The binary: parses the command line and the configuration, runs the command, and answers
@@ -55,6 +57,7 @@ pub async fn run() -> i32 {
         Command::Notifications(NotificationsCommand::Prune(args)) => {
             prune_notifications(config, args).await
         }
+        Command::Templates(command) => templates::run(&config, command),
         Command::Config | Command::Help { .. } => Ok(()),
     })
 }
@@ -258,12 +261,14 @@ async fn startup_warnings(state: &AppState, key: &KeySource) {
 }
 
 pub async fn serve(mut config: Config) -> Result<(), Failure> {
+    // Broken templates stop it before anything is written (the key file, the database).
+    let templates = templates::load(&config)?;
     let key = config.keep_development_key().map_err(Failure::config)?;
     let addr = (config.host.clone(), config.port);
     let db = open_db(&config).await?;
     tracing::info!(database = %redact_url(&config.database_url), engine = db.engine(), "database ready");
     let shutdown = shutdown_signal();
-    let state = AppState::new(db.clone(), config);
+    let state = AppState::new(db.clone(), config, templates);
     startup_warnings(&state, &key).await;
     let listener = TcpListener::bind(addr.clone()).await.map_err(|e| {
         Failure::new(format!(

@@ -331,3 +331,78 @@ fn notifications_prune_says_what_it_deletes_and_refuses_a_bad_age() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn serve_refuses_to_start_on_a_broken_template_override_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("ticket_opened.client.whatsapp.txt"),
+        "Hello {{ recipient_name }},\n\n{{ title }} is open: {{ nope }}\n",
+    )
+    .unwrap();
+    // If the check regressed, opening this database fails (exit 1) instead of serving forever.
+    let db = format!("sqlite://{}", dir.path().join("no/such/dir/x.db").display());
+    let out = incident(
+        dir.path(),
+        &["serve"],
+        &[
+            ("TEMPLATES_DIR", templates.to_str().unwrap()),
+            ("DATABASE_URL", &db),
+            ("PORT", "0"),
+        ],
+        None,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "stderr: {stderr}");
+    assert!(
+        stderr.contains("ticket_opened.client.whatsapp.txt:3: unknown variable `nope`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn templates_export_then_check_round_trips_and_check_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("templates");
+    let folder_arg = folder.to_str().unwrap();
+    let out = incident(dir.path(), &["templates", "export", folder_arg], &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("wrote 47 templates"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = incident(dir.path(), &["templates", "check", folder_arg], &[], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("47 template(s) override the built-in texts, all valid"));
+
+    let again = incident(dir.path(), &["templates", "export", folder_arg], &[], None);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("--force"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    let file = folder.join("work_finished.client.email.html");
+    let broken = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("{{ dev_names }}", "{{ dev_names }\n");
+    std::fs::write(&file, broken).unwrap();
+    // TEMPLATES_DIR is the default folder.
+    let out = incident(
+        dir.path(),
+        &["templates", "check"],
+        &[("TEMPLATES_DIR", folder_arg)],
+        None,
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("work_finished.client.email.html:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("syntax error"), "{stderr}");
+}

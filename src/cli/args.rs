@@ -14,6 +14,7 @@ use clap::{Arg, ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use super::common::{CreateUser, Failure, EXIT_CONFIG};
 use super::import::ImportDjango;
 use super::notifications::NotificationsCommand;
+use super::templates::TemplatesCommand;
 use super::users::UsersCommand;
 use crate::config::{Config, ConfigErrors, VARIABLES};
 
@@ -57,6 +58,9 @@ pub enum Command {
     /// The notification log's upkeep: `prune --older-than 365d [--dry-run]`.
     #[command(subcommand)]
     Notifications(NotificationsCommand),
+    /// Message templates: export the built-in texts to a folder, check a folder.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Print the configuration in effect (secrets redacted) and where each value came from:
     /// flag, environment, .env or default.
     Config,

@@ -53,7 +53,9 @@ fn operator() -> AuthUser {
 
 pub async fn run(config: Config, command: UsersCommand) -> Result<(), Failure> {
     let db = open_db(&config).await?;
-    let state = AppState::new(db.clone(), config);
+    // These commands send no message: the built-in texts stand in for any TEMPLATES_DIR.
+    let templates = crate::notify::templates::Templates::builtin(&config.frontend_url);
+    let state = AppState::new(db.clone(), config, templates);
     let result = apply(&state, command).await;
     db.close().await;
     let message = result?;

@@ -7,6 +7,7 @@ mod auth;
 mod database;
 mod dev_key;
 mod http;
+mod messages;
 mod providers;
 mod rates;
 mod reader;
@@ -86,6 +87,10 @@ pub struct Config {
     pub comment_rate: Option<Rate>,
     /// Per-ticket quota and the bounds on uploads and inlining answers in flight.
     pub attachments: AttachmentLimits,
+    /// A folder whose files override the built-in message templates (`TEMPLATES_DIR`).
+    pub templates_dir: Option<std::path::PathBuf>,
+    /// The base of the links in e-mails, without a trailing slash (`FRONTEND_URL`).
+    pub frontend_url: String,
 }
 
 impl Config {
@@ -136,6 +141,7 @@ impl Config {
         let worker = worker::read(&mut r);
         let rates = rates::read(&mut r);
         let attachments = attachments::read(&mut r);
+        let (templates_dir, frontend_url) = messages::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -175,6 +181,8 @@ impl Config {
             ticket_create_rate: rates.ticket_create,
             comment_rate: rates.comment,
             attachments,
+            templates_dir,
+            frontend_url,
         })
     }
 

@@ -50,6 +50,8 @@ pub const SERVE: &[&str] = &["serve"];
 pub const SEND: &[&str] = &["serve", "whatsapp"];
 /// Commands that read phone numbers.
 pub const PHONES: &[&str] = &["serve", "create-user", "users", "whatsapp", "import-django"];
+/// Commands that render message templates.
+pub const TEMPLATE_READERS: &[&str] = &["serve", "templates"];
 /// Every command (they all log).
 pub const EVERY: &[&str] = &[
     "serve",
@@ -59,6 +61,7 @@ pub const EVERY: &[&str] = &[
     "whatsapp",
     "import-django",
     "notifications",
+    "templates",
 ];
 
 const fn var(
@@ -150,6 +153,8 @@ pub const VARIABLES: &[Variable] = &[
     var("NOTIFY_SEND_TIMEOUT", "15s", SEND, "longest wait for the provider's answer"),
     var("NOTIFY_BACKOFF_BASE", "2s", SERVE, "first retry delay (doubles, with jitter)"),
     var("NOTIFY_BACKOFF_MAX", "10m", SERVE, "longest retry delay"),
+    var("TEMPLATES_DIR", "(none)", TEMPLATE_READERS, "a folder whose files override the built-in message templates one by one; serve refuses to start on a broken one"),
+    var("FRONTEND_URL", "http://localhost:8000", TEMPLATE_READERS, "the base of the links in e-mails"),
     var("NOTIFY_LOG_RETENTION", "forever", SERVE, "delete finished notification history older than this (e.g. 365d), hourly; forever keeps everything"),
     var("MAX_REALTIME_SESSIONS_PER_USER", "5", SERVE, "live WebSocket and SSE sessions per user and replica"),
 ];

@@ -331,13 +331,14 @@ pub struct NewTicket {
     pub estimated_resolution_time: Option<DateTime<Utc>>,
 }
 
-/// Inserts a ticket and the notifications of its creation together.
+/// Inserts a ticket and the notifications of its creation together; `notifications` renders
+/// them for the new ticket's id. Returns the id and the rows written.
 pub async fn create(
     db: &Db,
     t: &NewTicket,
-    notifications: &[NewNotification],
+    notifications: impl FnOnce(i64) -> Vec<NewNotification>,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(i64, Vec<NewNotification>), sqlx::Error> {
     const SQL: &str = "INSERT INTO tickets (project_name, title, description, priority, category, status, created_by_id, \
                        assigned_team, response_due_at, resolution_due_at, response_breached, resolution_breached, \
                        estimated_resolution_time, created_at, updated_at, version) \
@@ -348,9 +349,10 @@ pub async fn create(
         .bind(t.created_by).bind(&t.assigned_team).bind(t.response_due_at).bind(t.resolution_due_at)
         .bind(t.estimated_resolution_time).bind(now)
         .fetch_one(&mut *c).await)?;
-    enqueue(&mut tx, id, 0, notifications, now).await?;
+    let rows = notifications(id);
+    enqueue(&mut tx, id, 0, &rows, now).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok((id, rows))
 }
 
 /// Every column a workflow step or an admin edit may change, already computed by the caller.

@@ -67,6 +67,7 @@ pub fn api_router(_config: &crate::config::Config) -> Router<AppState> {
             post(notifications::mark_all_as_read),
         )
         .route("/api/notifications/stats/", get(notifications::stats))
+        .route("/api/notifications/preview/", get(notifications::preview))
         .route("/api/notifications/stream/", get(realtime::stream))
         .route("/ws/notifications/", get(realtime::websocket))
         .route(

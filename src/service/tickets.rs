@@ -159,9 +159,10 @@ pub async fn create(state: &AppState, user: &AuthUser, input: NewTicketInput) ->
         resolution_due_at: input.resolution_due_at,
         estimated_resolution_time: input.estimated_resolution_time,
     };
-    let mut planned = crate::notify::plan_create(&state.db, &new, user, &transition).await?;
-    let id = store::create(&state.db, &new, &planned.rows, at).await?;
-    planned.set_ticket_id(id);
+    let planned = crate::notify::plan_create(&state.db, &new, user, &transition).await?;
+    let render = |id| planned.rows(&state.templates, id);
+    let (id, rows) = store::create(&state.db, &new, render, at).await?;
+    let planned = planned.created(id, rows);
     crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
     tracing::info!(ticket_id = id, by = user.id, "ticket created");
     Ok(Created { id, ticket: new })
@@ -429,8 +430,15 @@ async fn run_step(
         let mut u = updated_row(&ticket, &tr);
         adjust(&mut u);
         refresh_flags(&ticket, &mut u, tr.at);
-        let planned =
-            crate::notify::plan_step(&state.db, &ticket, &u, &ts.assigned_to, &tr).await?;
+        let planned = crate::notify::plan_step(
+            &state.db,
+            &state.templates,
+            &ticket,
+            &u,
+            &ts.assigned_to,
+            &tr,
+        )
+        .await?;
         match store::commit_step(&state.db, &ticket, user.id, &tr, &u, &planned.rows).await {
             Ok(()) => {
                 crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;

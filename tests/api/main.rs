@@ -17,6 +17,7 @@ mod openapi;
 mod plumbing;
 mod profiles;
 mod realtime;
+mod templates;
 mod tickets;
 mod tickets_actions;
 mod tickets_assign;

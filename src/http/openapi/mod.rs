@@ -219,7 +219,7 @@ route is `405` (after authentication).";
         profiles::list, profiles::retrieve,
         profiles::update_self, profiles::partial_update_self,
         notifications::list, notifications::unread_count, notifications::unread,
-        notifications::mark_all_as_read, notifications::stats, realtime::stream, realtime::websocket,
+        notifications::mark_all_as_read, notifications::stats, notifications::preview, realtime::stream, realtime::websocket,
         notifications::retry_failed, notifications::retrieve,
         notifications::mark_as_read, notifications::retry,
         webhooks::twilio_status, webhooks::meta_verify, webhooks::meta_events,
