@@ -1,143 +1,74 @@
-//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`,
-//! `notifications prune`; the Django management commands a team expects, with messages a
-//! person understands.
+//! The command line: `serve` (default), `migrate`, `create-user`, `users`, `whatsapp test`,
+//! `import-django`, `notifications prune`, `templates`, `config`; the Django management commands a team expects, with messages a
+//! person understands. Every command says which database it uses, on standard error.
 
-use std::io::{BufRead, IsTerminal};
-
-use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, WhatsAppProviderKind};
-use crate::db::{self, Db};
+use crate::config::{redact_url, Config, KeySource, WhatsAppProviderKind};
+use crate::db;
 use crate::domain::phone::WhatsAppNumber;
-use crate::domain::user::Role;
 use crate::state::AppState;
 
+mod args;
+mod common;
 mod import;
 mod notifications;
+mod settings;
+mod templates;
+mod users;
+pub use args::{command, Cli, Command, Settings, Source, WhatsAppCommand};
+pub use common::{
+    open_db, read_password, say, CreateUser, Failure, EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE,
+};
 pub use import::ImportDjango;
 pub use notifications::{NotificationsCommand, Prune};
+pub use templates::TemplatesCommand;
+pub use users::UsersCommand;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "incident",
-    version,
-    about = "Incident and support-ticket server with WhatsApp notifications"
-)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum Command {
-    /// Apply migrations, then serve the HTTP API and run the notification worker (the default).
-    Serve,
-    /// Apply database migrations and exit.
-    Migrate,
-    /// Create a user (like Django's createsuperuser); the password is read from a prompt or stdin.
-    CreateUser(CreateUser),
-    /// WhatsApp diagnostics.
-    #[command(subcommand)]
-    Whatsapp(WhatsAppCommand),
-    /// Bring a Django deployment's database over (users keep their passwords); run it with
-    /// --dry-run first. The target (DATABASE_URL) must be empty.
-    ImportDjango(ImportDjango),
-    /// The notification log's upkeep: `prune --older-than 365d [--dry-run]`.
-    #[command(subcommand)]
-    Notifications(NotificationsCommand),
-}
-
-#[derive(Subcommand, Debug)]
-pub enum WhatsAppCommand {
-    /// Send one message with the configured provider; print its SID, or the cause and the fix.
-    Test {
-        /// Recipient in international format, e.g. +201094402250.
-        #[arg(long)]
-        to: String,
-        /// The text to send.
-        #[arg(
-            long,
-            default_value = "✅ Test message from Incident Management System: WhatsApp notifications are working."
-        )]
-        message: String,
-    },
-}
-
-#[derive(clap::Args, Debug)]
-pub struct CreateUser {
-    /// Login name: letters, digits and @ . + - _ only.
-    #[arg(long)]
-    pub username: String,
-    /// ADMIN, SUPPORT (developer) or CLIENT.
-    #[arg(long, value_parser = parse_role)]
-    pub role: Role,
-    #[arg(long, default_value = "")]
-    pub email: String,
-    #[arg(long, default_value = "")]
-    pub first_name: String,
-    #[arg(long, default_value = "")]
-    pub last_name: String,
-    /// WhatsApp number with country code, e.g. +201094402250.
-    #[arg(long)]
-    pub whatsapp_number: Option<String>,
-    #[arg(long)]
-    pub phone_number: Option<String>,
-    #[arg(long)]
-    pub department: Option<String>,
-    /// Read the password from the first line of standard input instead of prompting.
-    #[arg(long)]
-    pub password_stdin: bool,
-}
-
-fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(&s.to_ascii_uppercase())
-        .ok_or_else(|| format!("{s:?} is not a role: use ADMIN, SUPPORT or CLIENT"))
-}
-
-/// An error worth showing to the person at the terminal, with the exit code to use.
-#[derive(Debug)]
-pub struct Failure {
-    pub message: String,
-    pub code: i32,
-}
-
-impl Failure {
-    pub fn new(message: impl Into<String>) -> Failure {
-        Failure {
-            message: message.into(),
-            code: 1,
-        }
+/// The binary: parses the command line and the configuration, runs the command, and answers
+/// the exit status (see `common::EXIT_*`).
+pub async fn run() -> i32 {
+    let invocation = args::parse();
+    let command = invocation.command;
+    if let Command::Help { command } = &command {
+        return exit_code(args::print_help(command));
     }
-}
-
-async fn open_db(config: &Config) -> Result<Db, Failure> {
-    let db = Db::connect_limited(
-        &config.database_url,
-        config.database_max_connections,
-        Some(config.database_statement_timeout),
-    )
-    .await
-    .map_err(|e| {
-        Failure::new(format!(
-            "cannot open the database ({}): {e}",
-            redact_url(&config.database_url)
-        ))
-    })?;
-    db.migrate()
-        .await
-        .map_err(|e| Failure::new(format!("cannot apply migrations: {e}")))?;
-    Ok(db)
-}
-
-/// The database URL without its password, for messages.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
+    if let Command::Config = &command {
+        return settings::print(&invocation.settings, invocation.dotenv.as_deref());
+    }
+    let config = match invocation.settings.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("error: {e}");
+            eprintln!("(see `incident config` and `incident help serve`)");
+            return EXIT_CONFIG;
         }
-        _ => url.to_string(),
+    };
+    crate::telemetry::init(config.log_format, &config.log_filter);
+    exit_code(match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::CreateUser(args) => create_user(config, args).await,
+        Command::Users(users) => users::run(config, users).await,
+        Command::Whatsapp(WhatsAppCommand::Test { to, message }) => {
+            whatsapp_test(config, &to, &message).await
+        }
+        Command::ImportDjango(args) => import_django(config, args).await,
+        Command::Notifications(NotificationsCommand::Prune(args)) => {
+            prune_notifications(config, args).await
+        }
+        Command::Templates(command) => templates::run(&config, command),
+        Command::Config | Command::Help { .. } => Ok(()),
+    })
+}
+
+fn exit_code(result: Result<(), Failure>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(f) => {
+            eprintln!("error: {}", f.message);
+            f.code
+        }
     }
 }
 
@@ -218,26 +149,7 @@ pub async fn create_user(config: Config, args: CreateUser) -> Result<(), Failure
     Ok(())
 }
 
-fn read_password(from_stdin: bool) -> Result<String, Failure> {
-    if from_stdin || !std::io::stdin().is_terminal() {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| Failure::new(format!("cannot read the password from stdin: {e}")))?;
-        return Ok(line.trim().to_string());
-    }
-    let first = rpassword::prompt_password("Password: ")
-        .map_err(|e| Failure::new(format!("cannot read the password: {e}")))?;
-    let again = rpassword::prompt_password("Password (again): ")
-        .map_err(|e| Failure::new(format!("cannot read the password: {e}")))?;
-    if first != again {
-        return Err(Failure::new("the two passwords differ"));
-    }
-    Ok(first.trim().to_string())
-}
-
-/// `incident notifications prune`: deletes (or counts) the log's finished history.
+/// `incident notifications prune`: finished history out of the log, in short batches.
 pub async fn prune_notifications(config: Config, args: Prune) -> Result<(), Failure> {
     let db = open_db(&config).await?;
     let pruned =
@@ -301,12 +213,18 @@ pub async fn whatsapp_test(config: Config, to: &str, message: &str) -> Result<()
 }
 
 /// Says loudly what a newcomer needs to know before the first request.
-async fn startup_warnings(state: &AppState) {
+async fn startup_warnings(state: &AppState, key: &KeySource) {
     let c = &state.config;
-    if c.secret_key_is_ephemeral {
-        tracing::warn!(
+    match key {
+        KeySource::Configured => {}
+        KeySource::File { path, created } => tracing::warn!(
+            "SECRET_KEY is not set: tokens are signed with the development key {} {}; set SECRET_KEY before production (INCIDENT_ENV=production refuses to start without it).",
+            if *created { "generated now and kept in" } else { "kept in" },
+            path.display()
+        ),
+        KeySource::Process => tracing::warn!(
             "SECRET_KEY is not set: using a random key for this process only; every token dies when the server stops. Set SECRET_KEY (required with INCIDENT_ENV=production)."
-        );
+        ),
     }
     let configured = match c.whatsapp_provider {
         WhatsAppProviderKind::Twilio => c.twilio.is_configured(),
@@ -319,7 +237,7 @@ async fn startup_warnings(state: &AppState) {
             _ => "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN",
         };
         tracing::warn!(
-            "WhatsApp is not configured: set {needs} (see .env.example). Until then WhatsApp notifications are recorded as FAILED \"WhatsApp provider not configured\"."
+            "WhatsApp is not configured: set {needs} (see `incident help serve`). Until then WhatsApp notifications are recorded as FAILED \"WhatsApp provider not configured\"."
         );
     } else if c.whatsapp_provider == WhatsAppProviderKind::Log {
         tracing::warn!(
@@ -342,16 +260,22 @@ async fn startup_warnings(state: &AppState) {
     }
 }
 
-pub async fn serve(config: Config) -> Result<(), Failure> {
-    let addr = std::net::SocketAddr::new(config.host, config.port);
+pub async fn serve(mut config: Config) -> Result<(), Failure> {
+    // Broken templates stop it before anything is written (the key file, the database).
+    let templates = templates::load(&config)?;
+    let key = config.keep_development_key().map_err(Failure::config)?;
+    let addr = (config.host.clone(), config.port);
     let db = open_db(&config).await?;
     tracing::info!(database = %redact_url(&config.database_url), engine = db.engine(), "database ready");
     let shutdown = shutdown_signal();
-    let state = AppState::new(db.clone(), config);
-    startup_warnings(&state).await;
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|e| Failure::new(format!("cannot listen on {addr}: {e} (set HOST and PORT)")))?;
+    let state = AppState::new(db.clone(), config, templates);
+    startup_warnings(&state, &key).await;
+    let listener = TcpListener::bind(addr.clone()).await.map_err(|e| {
+        Failure::new(format!(
+            "cannot listen on {}:{}: {e} (set HOST and PORT, or --host and --port)",
+            addr.0, addr.1
+        ))
+    })?;
     tracing::info!(
         "listening on http://{}",
         listener

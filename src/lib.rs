@@ -8,7 +8,9 @@
 //! or on an import cycle between any two files of `src/`.
 //!
 //! - **`main.rs`, [`cli`]**: the binary and its subcommands (`serve`, `migrate`, `create-user`,
-//!   `whatsapp test`, `import-django`), the ports of Django's management commands.
+//!   `users`, `whatsapp test`, `import-django`, `config`), the ports of Django's management
+//!   commands. Every configuration variable is also a flag of the commands that read it,
+//!   generated from the one table `config/variables.rs`.
 //! - **[`app`]**: builds the router with its layers (CORS, compression, request ids, panics as
 //!   500s, security headers, the `ALLOWED_HOSTS` check), starts the delivery worker and the
 //!   PostgreSQL listener, and serves (`app/serve.rs`: hyper-util with header-read and keep-alive
@@ -42,8 +44,9 @@
 //! - **[`error`]**: the one error vocabulary, named by meaning (`Refused`, `NotFound`,
 //!   `Workflow(WorkflowError)`, `TicketBusy`...). Only `error` turns an error into DRF's status
 //!   and body (`error/shapes.rs`, the same structs the OpenAPI document shows).
-//! - **[`telemetry`], [`config`]**: logs and metrics; `Config::from_env`, the only reader of the
-//!   environment, one file per section.
+//! - **[`telemetry`], [`config`]**: logs and metrics; `Config::from_lookup`, the only parser of
+//!   configuration (the command line hands it the values of flags, environment and `.env`), one
+//!   file per section, and `variables.rs`, the table of every variable.
 //! - **[`db`]**: the only SQL and the only dialect code. `Db` is PostgreSQL or SQLite, chosen at
 //!   run time; every query is written once and run on either pool (`on_db!`, `on_write!`,
 //!   `on_tx!`). Every write goes through `Db::begin` or `Db::write`, which on SQLite take this

@@ -16,6 +16,7 @@ use crate::db::Db;
 use crate::notify::provider::Provider;
 use crate::notify::push::{self, Hub};
 use crate::notify::sessions::Sessions;
+use crate::notify::templates::Templates;
 use crate::notify::worker::Health;
 
 /// What every handler shares.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     /// Woken when a step enqueues notifications, so the worker sends at once.
     pub outbox: Arc<tokio::sync::Notify>,
+    /// The message texts: the built-in templates with `TEMPLATES_DIR`'s overrides.
+    pub templates: Arc<Templates>,
     /// The configured WhatsApp provider.
     pub provider: Arc<Provider>,
     /// What the delivery worker has done (health and metrics).
@@ -51,7 +54,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config) -> AppState {
+    /// `templates` are loaded (and checked) by the caller, which decides what a broken override
+    /// means: `serve` refuses to start.
+    pub fn new(db: Db, config: Config, templates: Templates) -> AppState {
         let jwt = JwtKeys::new(
             config.secret_key.expose(),
             config.access_token_lifetime,
@@ -61,6 +66,7 @@ impl AppState {
             db,
             jwt: Arc::new(jwt),
             outbox: Arc::new(tokio::sync::Notify::new()),
+            templates: Arc::new(templates),
             provider: Arc::new(Provider::from_config(&config)),
             worker: Arc::new(Health::default()),
             push: push::hub(),

@@ -1,6 +1,8 @@
-//! Logs and metrics. Logging: `RUST_LOG` filters, `LOG_FORMAT=pretty|json` chooses the output.
+//! Logs and metrics. Logging: `RUST_LOG` filters, `LOG_FORMAT=pretty|json` chooses the output,
+//! colours only when standard output is a terminal (a file or a pipe gets plain text).
 //! Metrics: a process-wide Prometheus recorder, rendered at `GET /metrics`.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -14,10 +16,15 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init(format: LogFormat) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = subscriber(format, filter, std::io::stdout).try_init();
+/// Logs to standard output with `filter` (`RUST_LOG`; a bad one falls back to `info`, said on
+/// standard error).
+pub fn init(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|e| {
+        eprintln!("warning: RUST_LOG={filter:?} is not a log filter ({e}); using info");
+        EnvFilter::new("info")
+    });
+    let colour = std::io::stdout().is_terminal();
+    let _ = subscriber(format, filter, colour, std::io::stdout).try_init();
 }
 
 /// The log subscriber for a format. No value can forge a line or a terminal escape: JSON
@@ -26,6 +33,7 @@ pub fn init(format: LogFormat) {
 fn subscriber<W>(
     format: LogFormat,
     filter: EnvFilter,
+    colour: bool,
     writer: W,
 ) -> Box<dyn tracing::Subscriber + Send + Sync>
 where
@@ -34,6 +42,7 @@ where
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(true)
+        .with_ansi(colour)
         .with_writer(writer);
     match format {
         LogFormat::Json => Box::new(builder.json().flatten_event(true).finish()),
@@ -142,7 +151,7 @@ mod tests {
     fn logged(format: LogFormat) -> String {
         let out = Captured::default();
         let writer = out.clone();
-        let sub = subscriber(format, EnvFilter::new("info"), move || writer.clone());
+        let sub = subscriber(format, EnvFilter::new("info"), true, move || writer.clone());
         let forged =
             "mallory\n2026-01-01T00:00:00.000000Z  INFO incident: login ok user=admin\r\u{1b}[2J";
         tracing::subscriber::with_default(sub, || {
@@ -169,6 +178,22 @@ mod tests {
         }
         let pretty = logged(LogFormat::Pretty);
         assert!(pretty.contains("username=mallory\\n2026"), "{pretty}");
+    }
+
+    #[test]
+    fn without_a_terminal_the_pretty_format_has_no_colour_codes() {
+        let out = Captured::default();
+        let writer = out.clone();
+        let sub = subscriber(
+            LogFormat::Pretty,
+            EnvFilter::new("info"),
+            false,
+            move || writer.clone(),
+        );
+        tracing::subscriber::with_default(sub, || tracing::warn!(user = "a", "plain"));
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("WARN") && text.contains("plain"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
     }
 
     #[test]

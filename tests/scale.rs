@@ -1,10 +1,14 @@
-//! Issue 11 (scale): the worker's claim reads the due index however big the log is, and a
-//! statement stops when nobody waits for it. Both engines.
+//! Issue 11 (scale): the worker's claim reads the due index however big the log is, a
+//! statement stops when nobody waits for it, and the ticket lists, their counts and search read
+//! their indexes (no scan of the tickets, no sort of every matching row). Both engines.
 
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use incident::db::ticket_list::{self, ListFilter, TicketOrder};
+use incident::db::tickets::Scope;
 use incident::db::{notifications, Db};
+use incident::domain::ticket::{Priority, Status};
 
 async fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("scale.db").display())
@@ -188,6 +192,236 @@ async fn postgres_statement_over_the_limit_is_cancelled() {
     assert!(err.to_string().contains("statement timeout"), "{err}");
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(closed.is_ok(), "closing waited for the abandoned statement");
+}
+
+/// A client (1), ten developers (2 to 11) and `TICKETS` tickets of every status, priority and
+/// category, a tenth of them the client's, a third assigned to one developer each; `{series}` is the engine's number
+/// series (`x`).
+const TICKET_FILL: [&str; 5] = [
+    "INSERT INTO users (username, password, date_joined) SELECT 'u' || x, 'x', CURRENT_TIMESTAMP FROM series WHERE x <= 11",
+    "INSERT INTO user_profiles (user_id, role, created_at, updated_at) \
+     SELECT id, CASE id WHEN 1 THEN 'CLIENT' ELSE 'SUPPORT' END, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users",
+    "INSERT INTO tickets (project_name, title, description, priority, category, status, created_by_id, created_at, updated_at, version) \
+     SELECT 'Project ' || (x % 40), 'Ticket ' || x || ' cannot log in', 'Steps to reproduce number ' || x, \
+     CASE x % 3 WHEN 0 THEN 'HIGH' WHEN 1 THEN 'MEDIUM' ELSE 'LOW' END, \
+     CASE x % 4 WHEN 0 THEN 'BUG' WHEN 1 THEN 'PROBLEM' WHEN 2 THEN 'SERVICE_DOWN' ELSE 'NEW_FEATURE' END, \
+     CASE x % 6 WHEN 0 THEN 'NEW' WHEN 1 THEN 'OPENED' WHEN 2 THEN 'IN_PROGRESS' WHEN 3 THEN 'RESOLVED' \
+     WHEN 4 THEN 'WAITING_APPROVAL' ELSE 'CLOSED' END, CASE x % 10 WHEN 0 THEN 1 ELSE 2 + x % 10 END, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0 FROM series",
+    "INSERT INTO ticket_assignees (ticket_id, user_id) SELECT id, 2 + (id / 3) % 10 FROM tickets WHERE id % 3 = 0",
+    "ANALYZE",
+];
+const TICKETS: i64 = 30_000;
+
+/// The list queries whose plans must read an index: (what, scope, filter, offset, the index the
+/// page reads, the index the count reads if it is not the counters).
+fn list_cases() -> Vec<(
+    &'static str,
+    Scope,
+    ListFilter,
+    i64,
+    &'static [&'static str],
+    Option<&'static str>,
+)> {
+    let filter = |f: fn(&mut ListFilter)| {
+        let mut l = ListFilter::default();
+        f(&mut l);
+        l
+    };
+    vec![
+        (
+            "admin page 1",
+            Scope::All,
+            ListFilter::default(),
+            0,
+            &["tickets_created_at_idx"],
+            None,
+        ),
+        (
+            "admin page 50",
+            Scope::All,
+            ListFilter::default(),
+            980,
+            &["tickets_created_at_idx"],
+            None,
+        ),
+        (
+            "admin oldest first",
+            Scope::All,
+            filter(|l| l.order_by = Some(TicketOrder::Created)),
+            0,
+            &["tickets_created_at_idx"],
+            None,
+        ),
+        (
+            "admin by priority",
+            Scope::All,
+            filter(|l| l.order_by = Some(TicketOrder::Priority)),
+            980,
+            &["tickets_priority_rank_idx"],
+            None,
+        ),
+        (
+            "admin by status, descending",
+            Scope::All,
+            filter(|l| l.order_by = Some(TicketOrder::StatusDesc)),
+            0,
+            &["tickets_status_rank_desc_idx"],
+            None,
+        ),
+        (
+            "admin one status and priority",
+            Scope::All,
+            filter(|l| {
+                l.statuses = vec![Status::Opened];
+                l.priorities = vec![Priority::Medium];
+            }),
+            0,
+            &["tickets_status_priority_idx", "tickets_created_at_idx"],
+            None,
+        ),
+        (
+            "admin one status",
+            Scope::All,
+            filter(|l| l.statuses = vec![Status::Closed]),
+            0,
+            &["tickets_status_created_idx", "tickets_created_at_idx"],
+            None,
+        ),
+        (
+            "a client's own",
+            Scope::CreatedBy(1),
+            ListFilter::default(),
+            0,
+            &["tickets_created_by_idx"],
+            Some("tickets_created_by_idx"),
+        ),
+        (
+            "a developer's",
+            Scope::AssignedTo(2),
+            ListFilter::default(),
+            0,
+            &["ticket_assignees_user_idx", "ticket_assignees_pkey"],
+            Some("ticket_assignees_user_idx"),
+        ),
+    ]
+}
+
+/// The search's plans (SQLite: the FTS5 table; PostgreSQL: the trigram indexes).
+fn search_filter() -> ListFilter {
+    ListFilter {
+        search: Some("4242".into()),
+        ..ListFilter::default()
+    }
+}
+
+/// A plan step that reads a whole table of tickets.
+fn scans_tickets(plan: &[String]) -> bool {
+    plan.iter().any(|l| {
+        let l = l.trim();
+        l.contains("Seq Scan on tickets ") || l == "SCAN t" || l == "SCAN tickets"
+    })
+}
+
+/// The sorts inside the query that picks the page's ids (SQLite's `CO-ROUTINE page`,
+/// PostgreSQL's `Limit` and what it reads): none, when the page is read in index order.
+fn sorts_before_the_limit(plan: &[String]) -> usize {
+    let depth = |l: &str| l.len() - l.trim_start().len();
+    let Some(start) = plan.iter().position(|l| {
+        l.contains("CO-ROUTINE page") || l.contains("MATERIALIZE page") || l.contains("Limit  (")
+    }) else {
+        return usize::MAX;
+    };
+    plan[start + 1..]
+        .iter()
+        .take_while(|l| depth(l) > depth(&plan[start]))
+        .filter(|l| l.contains("Sort  (") || l.contains("TEMP B-TREE FOR ORDER BY"))
+        .count()
+}
+
+async fn assert_lists_read_their_indexes(db: &Db) {
+    for (what, scope, filter, offset, page_index, count_index) in list_cases() {
+        let (page, count) = ticket_list::plans(db, scope, &filter, offset)
+            .await
+            .unwrap();
+        let shown = format!(
+            "{what}:\npage:\n{}\ncount:\n{}",
+            page.join("\n"),
+            count.join("\n")
+        );
+        assert!(
+            !scans_tickets(&page) && !scans_tickets(&count),
+            "a scan: {shown}"
+        );
+        assert!(
+            page.iter()
+                .any(|l| page_index.iter().any(|i| l.contains(i))),
+            "not {page_index:?}: {shown}"
+        );
+        match count_index {
+            Some(index) => assert!(count.iter().any(|l| l.contains(index)), "{shown}"),
+            None => assert!(
+                !count.iter().any(|l| l.contains("tickets"))
+                    || count.iter().any(|l| l.contains("ticket_counts")),
+                "the admin's count does not read the counters: {shown}"
+            ),
+        }
+        if matches!(scope, Scope::All) {
+            // The only sort is of the page's twenty rows joined to their people.
+            assert_eq!(sorts_before_the_limit(&page), 0, "{shown}");
+        }
+    }
+    let (page, count) = ticket_list::plans(db, Scope::All, &search_filter(), 0)
+        .await
+        .unwrap();
+    let shown = format!(
+        "search:\npage:\n{}\ncount:\n{}",
+        page.join("\n"),
+        count.join("\n")
+    );
+    assert!(
+        !scans_tickets(&page) && !scans_tickets(&count),
+        "a scan: {shown}"
+    );
+    let index = |l: &String| l.contains("tickets_search VIRTUAL TABLE") || l.contains("_trgm_idx");
+    assert!(page.iter().any(index) && count.iter().any(index), "{shown}");
+}
+
+async fn run_fill(db: &Db, series: &str) {
+    for sql in TICKET_FILL {
+        let sql = if sql.contains("FROM series") {
+            format!("{series}{sql}")
+        } else {
+            sql.to_string()
+        };
+        incident::on_write!(db.write().await, p => sqlx::query(&sql).execute(p).await.map(|_| ()))
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sqlite_ticket_lists_and_search_read_their_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir).await;
+    let db = Db::connect(&url, 2).await.unwrap();
+    db.migrate().await.unwrap();
+    let series = format!(
+        "WITH RECURSIVE series(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM series WHERE x < {TICKETS}) "
+    );
+    run_fill(&db, &series).await;
+    assert_lists_read_their_indexes(&db).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn postgres_ticket_lists_and_search_read_their_indexes() {
+    let (url, admin, name) = postgres_url().await;
+    let db = Db::connect(&url, 2).await.unwrap();
+    db.migrate().await.unwrap();
+    let series = format!("WITH series(x) AS (SELECT generate_series(1, {TICKETS}::bigint)) ");
+    run_fill(&db, &series).await;
+    assert_lists_read_their_indexes(&db).await;
+    db.close().await;
+    drop_postgres(&admin, &name).await;
 }
 
 // ---------------------------------------------------------------------------------------------

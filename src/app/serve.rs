@@ -58,6 +58,11 @@ impl<S> App for S where
 const RESERVED_FILES: u64 = 64;
 /// The cap when the open-file limit is unlimited or very large.
 const MOST_CONNECTIONS: u64 = 65_536;
+/// The most an HTTP/1 connection buffers (its read buffer, and the response bytes queued for
+/// writing). hyper's default (~400 KiB) is reached by every connection that uploads a large
+/// body and is kept while the connection lives: 200 uploading clients then hold 80 MB in idle
+/// buffers. 64 KiB still holds any request's headers (the whole head must fit).
+const HTTP1_MAX_BUF_SIZE: usize = 64 * 1024;
 /// The cap when nobody computed one (`connection_cap` always does for `app::run`).
 const DEFAULT_CAP: usize = 900;
 
@@ -140,6 +145,7 @@ fn builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(HTTP1_MAX_BUF_SIZE)
         .keep_alive(true);
     builder
         .http2()

@@ -7,9 +7,23 @@ use std::time::Duration;
 use super::reader::Reader;
 use super::values::{Environment, Secret};
 
-/// `HOST` and `PORT`.
-pub(super) fn listener(r: &mut Reader) -> (IpAddr, u16) {
-    let host = r.parse("HOST", IpAddr::from([127, 0, 0, 1]), "an IP address");
+/// `HOST` (an IP address or a host name) and `PORT`.
+pub(super) fn listener(r: &mut Reader) -> (String, u16) {
+    let host = r.string("HOST", "127.0.0.1");
+    let is_name = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && !label.starts_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    };
+    if host.parse::<IpAddr>().is_err() && !is_name(&host) {
+        r.error(format!(
+            "HOST={host:?} is not an IP address or a host name (e.g. 127.0.0.1, 0.0.0.0, localhost)"
+        ));
+    }
     let port = r.parse("PORT", 8000u16, "a port number (0-65535)");
     (host, port)
 }

@@ -5,23 +5,27 @@
 mod attachments;
 mod auth;
 mod database;
+mod dev_key;
 mod http;
+mod messages;
 mod providers;
 mod rates;
 mod reader;
 mod realtime;
 mod values;
+mod variables;
 mod worker;
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 pub use attachments::AttachmentLimits;
+pub use dev_key::{key_file, KeySource};
 pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use rates::Rate;
 pub use reader::parse_duration;
-pub use values::{ConfigErrors, Environment, LogFormat, Secret};
+pub use values::{redact_url, ConfigErrors, Environment, LogFormat, Secret};
+pub use variables::{variable, Variable, VARIABLES};
 pub use worker::WorkerConfig;
 
 use reader::Reader;
@@ -31,7 +35,8 @@ pub struct Config {
     pub environment: Environment,
     pub database_url: String,
     pub database_max_connections: u32,
-    pub host: IpAddr,
+    /// An IP address or a host name (`localhost`), resolved when the server binds.
+    pub host: String,
     pub port: u16,
     pub secret_key: Secret,
     /// True when `SECRET_KEY` was not set and a random per-process key is in use.
@@ -57,6 +62,8 @@ pub struct Config {
     /// `PUBLIC_BASE_URL` and, in development without a list, the local names.
     pub allowed_hosts: Vec<String>,
     pub log_format: LogFormat,
+    /// The log filter (`RUST_LOG`, tracing's `EnvFilter` syntax).
+    pub log_filter: String,
     pub max_attachment_bytes: usize,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
@@ -80,6 +87,10 @@ pub struct Config {
     pub comment_rate: Option<Rate>,
     /// Per-ticket quota and the bounds on uploads and inlining answers in flight.
     pub attachments: AttachmentLimits,
+    /// A folder whose files override the built-in message templates (`TEMPLATES_DIR`).
+    pub templates_dir: Option<std::path::PathBuf>,
+    /// The base of the links in e-mails, without a trailing slash (`FRONTEND_URL`).
+    pub frontend_url: String,
 }
 
 impl Config {
@@ -116,6 +127,7 @@ impl Config {
             ],
             "pretty or json",
         );
+        let log_filter = r.string("RUST_LOG", "info,sqlx=warn");
         let allowed_hosts = http::allowed_hosts(&mut r, environment, public_base_url.as_deref());
         let limits = http::limits(&mut r);
         let connections = http::connections(&mut r);
@@ -129,6 +141,7 @@ impl Config {
         let worker = worker::read(&mut r);
         let rates = rates::read(&mut r);
         let attachments = attachments::read(&mut r);
+        let (templates_dir, frontend_url) = messages::read(&mut r);
         r.finish()?;
         Ok(Config {
             environment,
@@ -151,6 +164,7 @@ impl Config {
             public_base_url,
             allowed_hosts,
             log_format,
+            log_filter,
             max_attachment_bytes: limits.max_attachment_bytes,
             max_body_bytes: limits.max_body_bytes,
             request_timeout: limits.request_timeout,
@@ -167,7 +181,26 @@ impl Config {
             ticket_create_rate: rates.ticket_create,
             comment_rate: rates.comment,
             attachments,
+            templates_dir,
+            frontend_url,
         })
+    }
+
+    /// Without `SECRET_KEY` in development on SQLite: the key kept beside the database (read, or
+    /// generated now and kept), so restarts keep tokens valid. Production never gets here (a
+    /// missing `SECRET_KEY` is a configuration error); PostgreSQL keeps a per-process key.
+    pub fn keep_development_key(&mut self) -> Result<KeySource, String> {
+        if !self.secret_key_is_ephemeral {
+            return Ok(KeySource::Configured);
+        }
+        match dev_key::kept_key(&self.database_url, self.environment, &self.secret_key)? {
+            None => Ok(KeySource::Process),
+            Some((key, source)) => {
+                self.secret_key = key;
+                self.secret_key_is_ephemeral = false;
+                Ok(source)
+            }
+        }
     }
 
     /// A configuration for tests and tools: defaults, no environment read.

@@ -196,6 +196,15 @@ pub fn placeholders_from(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// The file of a `sqlite:` URL (`None` for PostgreSQL, an in-memory database or a bad URL).
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    if !url.starts_with("sqlite:") || url.contains(":memory:") || url.contains("mode=memory") {
+        return None;
+    }
+    let opts = SqliteConnectOptions::from_str(url).ok()?;
+    Some(opts.get_filename().to_path_buf())
+}
+
 impl Db {
     /// Connects to `DATABASE_URL` with no time limit on statements; a SQLite file is created
     /// when missing.

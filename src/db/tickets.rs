@@ -2,9 +2,11 @@
 //! flags, assignees, history row, notification rows) is written in one transaction, and only if
 //! the ticket is still at the version the step was decided from.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use super::blob::{fetch_blob, release_buffers};
 use super::notifications::{enqueue, NewNotification};
 use super::pool::{bind_args, on_db, on_tx, placeholders, Arg, Db, Tx};
 use crate::domain::ticket::{Category, Priority, Status};
@@ -52,7 +54,7 @@ pub struct TicketRow {
     pub creator_username: String,
     pub creator_first_name: String,
     pub creator_last_name: String,
-    /// `COUNT(*) OVER ()` in paginated listings.
+    /// The listing's total, set by `ticket_list::list`.
     #[sqlx(default)]
     pub total_count: i64,
     /// See `assignees_column`.
@@ -120,20 +122,18 @@ pub struct AttachmentRow {
     pub uploader_role: Role,
 }
 
-macro_rules! ticket_columns {
-    () => {
+/// The columns of `TicketRow` read from `tickets t JOIN users u` (the creator).
+pub(super) const TICKET_COLUMNS: &str =
         "t.id, t.project_name, t.title, t.description, t.priority, t.category, t.status, t.created_by_id, \
          t.assigned_team, t.response_due_at, t.resolution_due_at, t.response_breached, t.resolution_breached, \
          t.estimated_resolution_time, t.created_at, t.updated_at, t.opened_at, t.started_at, t.resolved_at, \
          t.closed_at, t.version, u.username AS creator_username, u.first_name AS creator_first_name, \
-         u.last_name AS creator_last_name "
-    };
-}
+         u.last_name AS creator_last_name ";
 
 /// The ticket's assignees as a JSON array of `[id, username, first_name, last_name]` in id
 /// order, built by the database so a ticket and its people come back in one query. The JSON
 /// functions are the one dialect difference here.
-fn assignees_column(db: &Db) -> &'static str {
+pub(super) fn assignees_column(db: &Db) -> &'static str {
     match db {
         Db::Postgres(_) => {
             "(SELECT COALESCE(json_agg(json_build_array(au.id, au.username, au.first_name, au.last_name) ORDER BY au.id), '[]')::text \
@@ -165,13 +165,15 @@ impl Scope {
 }
 
 /// Appends the scope condition to `where_`, numbering placeholders after `args`.
-fn scope_condition(scope: Scope, where_: &mut Vec<String>, args: &mut Vec<Arg>) {
+pub(super) fn scope_condition(scope: Scope, where_: &mut Vec<String>, args: &mut Vec<Arg>) {
     match scope {
         Scope::All => {}
         Scope::AssignedTo(u) => {
             args.push(Arg::I64(u));
+            // A set the planners read from `ticket_assignees_user_idx` (SQLite does not turn
+            // an EXISTS into a join: it would probe it once per ticket).
             where_.push(format!(
-                "EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = ${})",
+                "t.id IN (SELECT a.ticket_id FROM ticket_assignees a WHERE a.user_id = ${})",
                 args.len()
             ));
         }
@@ -182,157 +184,6 @@ fn scope_condition(scope: Scope, where_: &mut Vec<String>, args: &mut Vec<Arg>) 
     }
 }
 
-/// The list filters of `GET /api/tickets/` (all optional, combined with AND).
-#[derive(Debug, Clone, Default)]
-pub struct ListFilter {
-    pub statuses: Vec<Status>,
-    pub priorities: Vec<Priority>,
-    pub categories: Vec<Category>,
-    pub search: Option<String>,
-    /// `None`: newest first.
-    pub order_by: Option<TicketOrder>,
-}
-
-/// The orderings `?ordering=` offers: by creation time, by priority (LOW < MEDIUM < HIGH) or by
-/// status in workflow order; priority and status put the newest first within equal values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketOrder {
-    Created,
-    CreatedDesc,
-    Priority,
-    PriorityDesc,
-    Status,
-    StatusDesc,
-}
-
-macro_rules! priority_rank {
-    () => {
-        "CASE t.priority WHEN 'LOW' THEN 1 WHEN 'MEDIUM' THEN 2 WHEN 'HIGH' THEN 3 ELSE 0 END"
-    };
-}
-macro_rules! status_rank {
-    () => {
-        "CASE t.status WHEN 'NEW' THEN 1 WHEN 'OPENED' THEN 2 WHEN 'IN_PROGRESS' THEN 3 WHEN 'RESOLVED' THEN 4 \
-         WHEN 'WAITING_APPROVAL' THEN 5 WHEN 'CLOSED' THEN 6 ELSE 0 END"
-    };
-}
-
-impl TicketOrder {
-    /// The ordering a `?ordering=` value names (`-` first for descending).
-    pub fn parse(value: &str) -> Option<TicketOrder> {
-        Some(match value {
-            "created_at" => TicketOrder::Created,
-            "-created_at" => TicketOrder::CreatedDesc,
-            "priority" => TicketOrder::Priority,
-            "-priority" => TicketOrder::PriorityDesc,
-            "status" => TicketOrder::Status,
-            "-status" => TicketOrder::StatusDesc,
-            _ => return None,
-        })
-    }
-
-    /// The ORDER BY clause: known columns only, never caller text.
-    fn sql(self) -> &'static str {
-        match self {
-            TicketOrder::Created => "t.created_at ASC, t.id ASC",
-            TicketOrder::CreatedDesc => "t.created_at DESC, t.id DESC",
-            TicketOrder::Priority => {
-                concat!(priority_rank!(), " ASC, t.created_at DESC, t.id DESC")
-            }
-            TicketOrder::PriorityDesc => {
-                concat!(priority_rank!(), " DESC, t.created_at DESC, t.id DESC")
-            }
-            TicketOrder::Status => concat!(status_rank!(), " ASC, t.created_at DESC, t.id DESC"),
-            TicketOrder::StatusDesc => {
-                concat!(status_rank!(), " DESC, t.created_at DESC, t.id DESC")
-            }
-        }
-    }
-}
-
-fn list_conditions(scope: Scope, f: &ListFilter) -> (String, Vec<Arg>) {
-    let mut where_ = Vec::new();
-    let mut args = Vec::new();
-    scope_condition(scope, &mut where_, &mut args);
-    let in_list =
-        |column: &str, values: Vec<&'static str>, where_: &mut Vec<String>, args: &mut Vec<Arg>| {
-            if values.is_empty() {
-                return;
-            }
-            let mut ph = Vec::new();
-            for v in values {
-                args.push(Arg::Text(v.to_string()));
-                ph.push(format!("${}", args.len()));
-            }
-            where_.push(format!("{column} IN ({})", ph.join(", ")));
-        };
-    in_list(
-        "t.status",
-        f.statuses.iter().map(|s| s.as_str()).collect(),
-        &mut where_,
-        &mut args,
-    );
-    in_list(
-        "t.priority",
-        f.priorities.iter().map(|s| s.as_str()).collect(),
-        &mut where_,
-        &mut args,
-    );
-    in_list(
-        "t.category",
-        f.categories.iter().map(|s| s.as_str()).collect(),
-        &mut where_,
-        &mut args,
-    );
-    if let Some(s) = &f.search {
-        let escaped = s
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        args.push(Arg::Text(format!("%{escaped}%")));
-        let n = args.len();
-        where_.push(format!(
-            "(lower(t.title) LIKE ${n} ESCAPE '\\' OR lower(t.description) LIKE ${n} ESCAPE '\\' OR lower(t.project_name) LIKE ${n} ESCAPE '\\')"
-        ));
-    }
-    let clause = if where_.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {} ", where_.join(" AND "))
-    };
-    (clause, args)
-}
-
-pub async fn count(db: &Db, scope: Scope, f: &ListFilter) -> Result<i64, sqlx::Error> {
-    let (clause, args) = list_conditions(scope, f);
-    let sql = format!("SELECT COUNT(*) FROM tickets t {clause}");
-    on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
-}
-
-pub async fn list(
-    db: &Db,
-    scope: Scope,
-    f: &ListFilter,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<TicketRow>, sqlx::Error> {
-    let (clause, mut args) = list_conditions(scope, f);
-    args.push(Arg::I64(limit));
-    args.push(Arg::I64(offset));
-    let n = args.len();
-    let sql = format!(
-        "SELECT {}, {}, COUNT(*) OVER () AS total_count FROM tickets t JOIN users u ON u.id = t.created_by_id \
-         {clause}ORDER BY {} LIMIT ${} OFFSET ${}",
-        ticket_columns!(),
-        assignees_column(db),
-        f.order_by.unwrap_or(TicketOrder::CreatedDesc).sql(),
-        n - 1,
-        n
-    );
-    on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
-}
-
 /// One ticket if the scope lets the caller see it.
 pub async fn get(db: &Db, id: i64, scope: Scope) -> Result<Option<TicketRow>, sqlx::Error> {
     let mut where_ = Vec::new();
@@ -341,7 +192,7 @@ pub async fn get(db: &Db, id: i64, scope: Scope) -> Result<Option<TicketRow>, sq
     where_.insert(0, "t.id = $1".to_string());
     let sql = format!(
         "SELECT {}, {} FROM tickets t JOIN users u ON u.id = t.created_by_id WHERE {}",
-        ticket_columns!(),
+        TICKET_COLUMNS,
         assignees_column(db),
         where_.join(" AND ")
     );
@@ -380,14 +231,14 @@ pub async fn attachment(
     on_db!(db, p => sqlx::query_as(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
 }
 
-/// One attachment's bytes.
+/// One attachment's bytes, as the driver read them (see `blob`).
 pub async fn attachment_file(
     db: &Db,
     ticket_id: i64,
     id: i64,
-) -> Result<Option<Vec<u8>>, sqlx::Error> {
+) -> Result<Option<Bytes>, sqlx::Error> {
     const SQL: &str = "SELECT file_data FROM ticket_attachments WHERE ticket_id = $1 AND id = $2";
-    on_db!(db, p => sqlx::query_scalar(SQL).bind(ticket_id).bind(id).fetch_optional(p).await)
+    fetch_blob(db, SQL, ticket_id, id).await
 }
 
 pub struct NewAttachment {
@@ -438,6 +289,10 @@ pub async fn add_attachment(
         .bind(a.ticket_id).bind(a.uploaded_by).bind(a.data).bind(&a.filename).bind(&a.content_type)
         .bind(size).bind(now)
         .fetch_one(&mut *c).await)?;
+    if let Tx::Postgres(t) = &mut tx {
+        // The statement carried the file: its write buffer is the file's size (see `blob`).
+        release_buffers(t).await;
+    }
     tx.commit().await?;
     Ok(Stored::Added(id))
 }
@@ -476,13 +331,14 @@ pub struct NewTicket {
     pub estimated_resolution_time: Option<DateTime<Utc>>,
 }
 
-/// Inserts a ticket and the notifications of its creation together.
+/// Inserts a ticket and the notifications of its creation together; `notifications` renders
+/// them for the new ticket's id. Returns the id and the rows written.
 pub async fn create(
     db: &Db,
     t: &NewTicket,
-    notifications: &[NewNotification],
+    notifications: impl FnOnce(i64) -> Vec<NewNotification>,
     now: DateTime<Utc>,
-) -> Result<i64, sqlx::Error> {
+) -> Result<(i64, Vec<NewNotification>), sqlx::Error> {
     const SQL: &str = "INSERT INTO tickets (project_name, title, description, priority, category, status, created_by_id, \
                        assigned_team, response_due_at, resolution_due_at, response_breached, resolution_breached, \
                        estimated_resolution_time, created_at, updated_at, version) \
@@ -493,9 +349,10 @@ pub async fn create(
         .bind(t.created_by).bind(&t.assigned_team).bind(t.response_due_at).bind(t.resolution_due_at)
         .bind(t.estimated_resolution_time).bind(now)
         .fetch_one(&mut *c).await)?;
-    enqueue(&mut tx, id, 0, notifications, now).await?;
+    let rows = notifications(id);
+    enqueue(&mut tx, id, 0, &rows, now).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok((id, rows))
 }
 
 /// Every column a workflow step or an admin edit may change, already computed by the caller.
@@ -671,42 +528,5 @@ pub async fn all_developers(db: &Db) -> Result<Vec<super::users::UserRow>, sqlx:
 impl super::pool::PageRow for TicketRow {
     fn total_count(&self) -> i64 {
         self.total_count
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::TicketOrder;
-
-    #[test]
-    fn ordering_values_name_their_order_and_nothing_else_does() {
-        let cases = [
-            ("created_at", TicketOrder::Created),
-            ("-created_at", TicketOrder::CreatedDesc),
-            ("priority", TicketOrder::Priority),
-            ("-priority", TicketOrder::PriorityDesc),
-            ("status", TicketOrder::Status),
-            ("-status", TicketOrder::StatusDesc),
-        ];
-        for (value, order) in cases {
-            assert_eq!(TicketOrder::parse(value), Some(order), "{value}");
-        }
-        for bad in [
-            "",
-            "title",
-            "-",
-            "Priority",
-            "created_at; DROP TABLE tickets",
-        ] {
-            assert_eq!(TicketOrder::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn newest_first_is_the_default_order() {
-        assert_eq!(
-            TicketOrder::CreatedDesc.sql(),
-            "t.created_at DESC, t.id DESC"
-        );
     }
 }

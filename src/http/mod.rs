@@ -67,6 +67,7 @@ pub fn api_router(_config: &crate::config::Config) -> Router<AppState> {
             post(notifications::mark_all_as_read),
         )
         .route("/api/notifications/stats/", get(notifications::stats))
+        .route("/api/notifications/preview/", get(notifications::preview))
         .route("/api/notifications/stream/", get(realtime::stream))
         .route("/ws/notifications/", get(realtime::websocket))
         .route(
@@ -187,9 +188,10 @@ pub async fn method_not_allowed(
 /// Serves `/api/x` as `/api/x/`: the original redirected (losing POST bodies); we just answer.
 pub fn append_trailing_slash(mut req: Request) -> Request {
     let path = req.uri().path();
-    let needs =
-        (path.starts_with("/api/") || path == "/api" || path.starts_with("/ws/") || path == "/ws")
-            && !path.ends_with('/');
+    let needs = (path.starts_with("/api/") || path == "/api" || path.starts_with("/ws/") || path == "/ws")
+            && !path.ends_with('/')
+            // The docs page redirects to its slash: its relative URLs need it.
+            && path != "/api/docs";
     if needs {
         let pq = match req.uri().query() {
             Some(q) => format!("{}/?{}", path, q),

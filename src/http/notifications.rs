@@ -20,10 +20,12 @@ use crate::http::extract::parse_id;
 use crate::http::openapi::components::{
     DateTime, Detail, ErrorBody, FieldErrors, InvalidFilter, InvalidPage, NotAdmin,
     NotificationFilters, NotificationNotFound, NotificationPath, NotificationStatus,
-    NotificationType, PageParams, Paginated,
+    NotificationType, PageParams, Paginated, TicketNotFound,
 };
 use crate::http::pagination::PageRequest;
+use crate::notify::templates::catalog::EVENTS;
 use crate::service::notifications::{self as service, ChannelCounts, Stats};
+use crate::service::preview::{Preview, PreviewRequest, CHANNELS};
 use crate::state::AppState;
 
 // ---------------------------------------------------------------------------------------------
@@ -239,6 +241,53 @@ impl From<Stats> for NotificationStats {
     }
 }
 
+/// A message rendered for a ticket and recipient, not sent (ADMIN preview).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "event": "ticket_opened", "channel": "WHATSAPP", "ticket": 12, "recipient": 5,
+    "recipient_name": "John Doe", "template": "ticket_opened.client.whatsapp.txt",
+    "subject": "WhatsApp Notification",
+    "body": "✅ *Your Ticket Has Been Opened*\n\nHello John Doe,\n...",
+    "variables": ["John Doe", "Login page not working", "Web Portal"]
+}))]
+pub struct NotificationPreview {
+    pub event: String,
+    /// `WHATSAPP`, `EMAIL` or `SYSTEM`.
+    pub channel: String,
+    pub ticket: i64,
+    /// The user the message would go to.
+    pub recipient: i64,
+    pub recipient_name: String,
+    /// The template file the body comes from (override it in `TEMPLATES_DIR`).
+    pub template: String,
+    /// The e-mail subject, the SYSTEM title, or `WhatsApp Notification`.
+    pub subject: String,
+    /// The WhatsApp text, the e-mail's plain text, or the SYSTEM message.
+    pub body: String,
+    /// EMAIL only: the HTML alternative.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// WHATSAPP only: the Twilio Content template variables `{{1}}`, `{{2}}`... in order.
+    pub variables: Vec<String>,
+}
+
+impl NotificationPreview {
+    fn new(r: PreviewRequest, p: Preview) -> NotificationPreview {
+        NotificationPreview {
+            event: r.event,
+            channel: r.channel,
+            ticket: r.ticket,
+            recipient: p.recipient_id,
+            recipient_name: p.recipient_name,
+            template: p.template.to_string(),
+            subject: p.subject,
+            body: p.body,
+            html: p.html,
+            variables: p.variables,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Query parameters
 
@@ -307,6 +356,25 @@ fn filter(user: &AuthUser, page: &PageRequest) -> Result<Filter> {
         status: choice(page, "status", &STATUSES, true)?,
         delivery_status: choice(page, "delivery_status", &DELIVERY, false)?,
         id: None,
+    })
+}
+
+fn required<T>(name: &str, value: Option<T>) -> Result<T> {
+    value.ok_or_else(|| Error::field(name, "This field is required."))
+}
+
+/// `?event=&ticket=&channel=[&recipient=][&reason=]` of the preview.
+fn preview_request(page: &PageRequest) -> Result<PreviewRequest> {
+    let events: Vec<&str> = EVENTS.iter().map(|(code, _)| *code).collect();
+    Ok(PreviewRequest {
+        event: required("event", choice(page, "event", &events, false)?)?,
+        channel: required("channel", choice(page, "channel", &CHANNELS, true)?)?,
+        ticket: required("ticket", integer(page, "ticket")?)?,
+        recipient: integer(page, "recipient")?,
+        reason: page
+            .param("reason")
+            .unwrap_or("(the client's reason)")
+            .to_string(),
     })
 }
 
@@ -524,4 +592,33 @@ pub async fn retry_failed(
         message: format!("{n} notification(s) queued for retry"),
         count: n,
     }))
+}
+
+/// Render an event's message for a ticket and recipient with the templates in use, without
+/// sending it (ADMIN).
+#[utoipa::path(get, path = "/api/notifications/preview/", tag = "notifications", operation_id = "notifications_preview",
+    params(
+        ("event" = String, Query, description = "`ticket_created`, `ticket_opened`, `ticket_assigned`, `work_started`, `work_finished`, `ticket_rejected` or `ticket_approved`"),
+        ("ticket" = i64, Query, description = "The ticket whose facts fill the message"),
+        ("channel" = String, Query, description = "`WHATSAPP`, `EMAIL` or `SYSTEM`"),
+        ("recipient" = Option<i64>, Query, description = "The user it would go to (default: the first the event notifies on that channel, else you)"),
+        ("reason" = Option<String>, Query, description = "`ticket_rejected` only: the reason to quote"),
+    ),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The message, not sent", body = NotificationPreview),
+        (status = 400, description = "A missing or unknown event, channel or ticket, or a recipient the event does not notify on that channel", body = FieldErrors,
+         example = json!({"channel": ["Select a valid choice. FAX is not one of the available choices."]})),
+        (status = 403, response = NotAdmin),
+        (status = 404, response = TicketNotFound),
+    ))]
+pub async fn preview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    page: PageRequest,
+) -> Result<Json<NotificationPreview>> {
+    user.require_admin()?;
+    let request = preview_request(&page)?;
+    let preview = crate::service::preview::preview(&state, &user, &request).await?;
+    Ok(Json(NotificationPreview::new(request, preview)))
 }

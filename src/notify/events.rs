@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use crate::db::notifications::NewNotification;
 use crate::domain::workflow::Event;
-use crate::notify::templates::{self, TicketFacts, WhatsAppMessage};
+use crate::notify::templates::{Templates, TicketFacts, WhatsAppMessage};
 
 /// A possible recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,7 @@ pub struct People {
 pub const WHATSAPP_SUBJECT: &str = "WhatsApp Notification";
 
 struct Planner<'a> {
+    templates: &'a Templates,
     facts: &'a TicketFacts,
     event: &'static str,
     rows: Vec<NewNotification>,
@@ -57,7 +58,7 @@ impl Planner<'_> {
                 tracing::warn!(user = %r.username, event = self.event, "User {} has no WhatsApp number configured", r.username);
                 continue;
             }
-            let text = templates::whatsapp(kind, self.facts, &r.name);
+            let text = self.templates.whatsapp(kind, self.facts, &r.name);
             self.rows.push(NewNotification {
                 recipient_id: r.id,
                 notification_type: "WHATSAPP",
@@ -73,18 +74,20 @@ impl Planner<'_> {
     fn system<'r>(
         &mut self,
         recipients: impl IntoIterator<Item = &'r Recipient>,
-        title: &str,
         reason: Option<&str>,
     ) {
         for r in recipients {
             if !self.fresh(r, "SYSTEM") {
                 continue;
             }
+            let text = self
+                .templates
+                .system(self.event, self.facts, &r.name, reason);
             self.rows.push(NewNotification {
                 recipient_id: r.id,
                 notification_type: "SYSTEM",
-                subject: title.to_string(),
-                message: templates::system_message(self.event, self.facts, reason),
+                subject: text.title,
+                message: text.message,
                 variables: None,
                 status: "SENT",
                 event: self.event,
@@ -94,8 +97,14 @@ impl Planner<'_> {
 }
 
 /// The rows one event writes, in a fixed order: WhatsApp messages, then in-app ones.
-pub fn plan(event: &Event, facts: &TicketFacts, people: &People) -> Vec<NewNotification> {
+pub fn plan(
+    templates: &Templates,
+    event: &Event,
+    facts: &TicketFacts,
+    people: &People,
+) -> Vec<NewNotification> {
     let mut p = Planner {
+        templates,
         facts,
         event: event.code(),
         rows: Vec::new(),
@@ -104,18 +113,17 @@ pub fn plan(event: &Event, facts: &TicketFacts, people: &People) -> Vec<NewNotif
     let creator: Vec<&Recipient> = people.creator.iter().collect();
     let admins = &people.admins;
     let devs = &people.developers;
-    let title = event.title();
     match event {
         Event::TicketCreated => {
             p.whatsapp(admins, &WhatsAppMessage::AdminNewTicket);
-            p.system(admins, title, None);
+            p.system(admins, None);
         }
         Event::TicketOpened => {
             p.whatsapp(
                 creator.iter().copied(),
                 &WhatsAppMessage::ClientTicketOpened,
             );
-            p.system(creator.iter().copied(), title, None);
+            p.system(creator.iter().copied(), None);
         }
         Event::DevelopersAssigned { newly_added } => {
             let new: Vec<&Recipient> = devs
@@ -123,11 +131,11 @@ pub fn plan(event: &Event, facts: &TicketFacts, people: &People) -> Vec<NewNotif
                 .filter(|d| newly_added.contains(&d.id))
                 .collect();
             p.whatsapp(new.iter().copied(), &WhatsAppMessage::DeveloperAssigned);
-            p.system(new.iter().copied(), title, None);
+            p.system(new.iter().copied(), None);
         }
         Event::WorkStarted => {
             p.whatsapp(creator.iter().copied(), &WhatsAppMessage::ClientWorkStarted);
-            p.system(creator.iter().copied(), title, None);
+            p.system(creator.iter().copied(), None);
         }
         Event::WorkFinished => {
             p.whatsapp(
@@ -135,12 +143,12 @@ pub fn plan(event: &Event, facts: &TicketFacts, people: &People) -> Vec<NewNotif
                 &WhatsAppMessage::ClientWorkFinished,
             );
             p.whatsapp(admins, &WhatsAppMessage::AdminWorkFinished);
-            p.system(creator.iter().copied(), title, None);
+            p.system(creator.iter().copied(), None);
         }
         Event::TicketClosed => {
             p.whatsapp(admins, &WhatsAppMessage::AdminTicketClosed);
             p.whatsapp(devs, &WhatsAppMessage::DeveloperTicketClosed);
-            p.system(admins.iter().chain(devs), title, None);
+            p.system(admins.iter().chain(devs), None);
         }
         Event::TicketRejected { reason } => {
             p.whatsapp(
@@ -149,7 +157,7 @@ pub fn plan(event: &Event, facts: &TicketFacts, people: &People) -> Vec<NewNotif
                     reason: reason.clone(),
                 },
             );
-            p.system(admins.iter().chain(devs), title, Some(reason));
+            p.system(admins.iter().chain(devs), Some(reason));
         }
     }
     p.rows
@@ -182,6 +190,7 @@ mod tests {
             creator_name: "Carla Client".into(),
             dev_names: "Dev One, Dev Two".into(),
             resolution_due_at: None,
+            estimated_resolution_at: None,
         }
     }
 
@@ -208,7 +217,12 @@ mod tests {
 
     #[test]
     fn approve_notifies_admins_then_developers_skipping_inactive_and_numberless() {
-        let rows = plan(&Event::TicketClosed, &facts(), &people());
+        let rows = plan(
+            &Templates::builtin("http://localhost:8000"),
+            &Event::TicketClosed,
+            &facts(),
+            &people(),
+        );
         assert_eq!(
             summary(&rows),
             [
@@ -231,7 +245,12 @@ mod tests {
     fn an_admin_who_is_also_the_creator_gets_one_message_per_channel() {
         let mut ppl = people();
         ppl.creator = Some(ppl.admins[0].clone());
-        let rows = plan(&Event::WorkFinished, &facts(), &ppl);
+        let rows = plan(
+            &Templates::builtin("http://localhost:8000"),
+            &Event::WorkFinished,
+            &facts(),
+            &ppl,
+        );
         assert_eq!(summary(&rows), [("WHATSAPP", 1), ("SYSTEM", 1)]);
         assert!(rows[0].message.contains("Your Ticket Has Been Resolved"));
     }
@@ -239,6 +258,7 @@ mod tests {
     #[test]
     fn assignment_notifies_only_newly_added_developers() {
         let rows = plan(
+            &Templates::builtin("http://localhost:8000"),
             &Event::DevelopersAssigned {
                 newly_added: vec![20],
             },
@@ -252,6 +272,7 @@ mod tests {
     #[test]
     fn rejection_tells_developers_the_reason() {
         let rows = plan(
+            &Templates::builtin("http://localhost:8000"),
             &Event::TicketRejected {
                 reason: "Still smoking".into(),
             },

@@ -18,7 +18,7 @@ use crate::domain::ticket::{display_name, Status};
 use crate::domain::workflow::Transition;
 use crate::error::Result;
 use events::{People, Recipient};
-use templates::TicketFacts;
+use templates::{Templates, TicketFacts};
 
 fn recipient(u: &UserRow) -> Recipient {
     Recipient {
@@ -31,7 +31,7 @@ fn recipient(u: &UserRow) -> Recipient {
 }
 
 /// Loads the admins, the creator and the developers in one query and sorts them into roles.
-async fn people(db: &Db, creator: i64, developers: &[i64]) -> Result<People> {
+pub async fn people(db: &Db, creator: i64, developers: &[i64]) -> Result<People> {
     let mut ids = vec![creator];
     ids.extend_from_slice(developers);
     let rows = crate::db::users::admins_and(db, &ids).await?;
@@ -70,10 +70,37 @@ pub struct Planned {
     snapshot: push::TicketSnapshot,
 }
 
-impl Planned {
-    /// A created ticket's id is known only after the insert.
-    pub fn set_ticket_id(&mut self, id: i64) {
-        self.snapshot.id = id;
+/// A ticket creation's notifications, waiting for the ticket's id: their texts (numbers, links)
+/// are rendered in the insert's transaction, once the id is known.
+pub struct PlannedCreate {
+    facts: TicketFacts,
+    people: People,
+    events: Vec<crate::domain::workflow::Event>,
+    snapshot: push::TicketSnapshot,
+}
+
+impl PlannedCreate {
+    /// The rows of the ticket the insert numbered `id`.
+    pub fn rows(&self, templates: &Templates, id: i64) -> Vec<NewNotification> {
+        let facts = TicketFacts {
+            id,
+            ..self.facts.clone()
+        };
+        self.events
+            .iter()
+            .flat_map(|e| events::plan(templates, e, &facts, &self.people))
+            .collect()
+    }
+
+    /// What the committed creation enqueued.
+    pub fn created(self, id: i64, rows: Vec<NewNotification>) -> Planned {
+        let mut snapshot = self.snapshot;
+        snapshot.id = id;
+        Planned {
+            rows,
+            events: self.events,
+            snapshot,
+        }
     }
 }
 
@@ -86,13 +113,13 @@ fn names_of(people: &People, ids: &[i64]) -> Vec<String> {
         .collect()
 }
 
-/// The notification rows a ticket creation enqueues.
+/// The notifications a ticket creation enqueues (rendered once the ticket has its id).
 pub async fn plan_create(
     db: &Db,
     t: &NewTicket,
     by: &AuthUser,
     tr: &Transition,
-) -> Result<Planned> {
+) -> Result<PlannedCreate> {
     let people = people(db, by.id, &[]).await?;
     let facts = TicketFacts {
         id: 0,
@@ -105,6 +132,7 @@ pub async fn plan_create(
         creator_name: by.display_name(),
         dev_names: dev_names(&people),
         resolution_due_at: t.resolution_due_at,
+        estimated_resolution_at: t.estimated_resolution_time,
     };
     let snapshot = push::TicketSnapshot {
         id: 0,
@@ -123,21 +151,39 @@ pub async fn plan_create(
         resolution_due_at: t.resolution_due_at,
         newly_assigned_names: Vec::new(),
     };
-    let rows = tr
-        .events
-        .iter()
-        .flat_map(|e| events::plan(e, &facts, &people))
-        .collect();
-    Ok(Planned {
-        rows,
+    Ok(PlannedCreate {
+        facts,
+        people,
         events: tr.events.clone(),
         snapshot,
     })
 }
 
+/// What the texts say about a ticket after a step (`after`; for a preview, the ticket as it is).
+pub fn facts_after(before: &TicketRow, after: &TicketUpdate, people: &People) -> TicketFacts {
+    TicketFacts {
+        id: before.id,
+        title: after.title.clone(),
+        project: after.project_name.clone(),
+        description: after.description.clone(),
+        priority: after.priority,
+        category: after.category,
+        status: after.status,
+        creator_name: display_name(
+            &before.creator_first_name,
+            &before.creator_last_name,
+            &before.creator_username,
+        ),
+        dev_names: dev_names(people),
+        resolution_due_at: after.resolution_due_at,
+        estimated_resolution_at: after.estimated_resolution_time,
+    }
+}
+
 /// The notification rows a workflow step enqueues; `assigned` is the set before the step.
 pub async fn plan_step(
     db: &Db,
+    templates: &Templates,
     before: &TicketRow,
     after: &TicketUpdate,
     assigned: &[i64],
@@ -153,23 +199,7 @@ pub async fn plan_step(
     } else {
         people(db, before.created_by_id, developers).await?
     };
-    let creator_name = display_name(
-        &before.creator_first_name,
-        &before.creator_last_name,
-        &before.creator_username,
-    );
-    let facts = TicketFacts {
-        id: before.id,
-        title: after.title.clone(),
-        project: after.project_name.clone(),
-        description: after.description.clone(),
-        priority: after.priority,
-        category: after.category,
-        status: after.status,
-        creator_name: creator_name.clone(),
-        dev_names: dev_names(&people),
-        resolution_due_at: after.resolution_due_at,
-    };
+    let facts = facts_after(before, after, &people);
     let newly = tr
         .assignment
         .as_ref()
@@ -183,7 +213,7 @@ pub async fn plan_step(
         priority: after.priority,
         category: after.category,
         status: after.status,
-        creator_name,
+        creator_name: facts.creator_name.clone(),
         created_at: before.created_at,
         opened_at: after.opened_at,
         started_at: after.started_at,
@@ -195,7 +225,7 @@ pub async fn plan_step(
     let rows = tr
         .events
         .iter()
-        .flat_map(|e| events::plan(e, &facts, &people))
+        .flat_map(|e| events::plan(templates, e, &facts, &people))
         .collect();
     Ok(Planned {
         rows,

@@ -8,13 +8,15 @@
 //! lazily) calls the steps one by one: [`check_before_lookup`], [`get`], then the use case
 //! with the ticket it found ([`check_step`] reports a step's refusal when the body is unreadable).
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use crate::auth::rate::UserRate;
 use crate::auth::AuthUser;
+use crate::db::ticket_list::{self, ListFilter};
 use crate::db::tickets::{
-    self as store, AttachmentRow, HistoryRow, ListFilter, NewAttachment, NewTicket, Scope, Stored,
-    TicketRow, TicketUpdate, WriteError,
+    self as store, AttachmentRow, HistoryRow, NewAttachment, NewTicket, Scope, Stored, TicketRow,
+    TicketUpdate, WriteError,
 };
 use crate::db::users::UserRow;
 use crate::domain::assign::{Patch, INVALID_DEVELOPERS};
@@ -58,12 +60,12 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<TicketRow>> {
-    Ok(store::list(&state.db, scope(user), filter, offset, limit).await?)
+    Ok(ticket_list::list(&state.db, scope(user), filter, offset, limit).await?)
 }
 
 /// How many tickets the list would show in all.
 pub async fn count(state: &AppState, user: &AuthUser, filter: &ListFilter) -> Result<i64> {
-    Ok(store::count(&state.db, scope(user), filter).await?)
+    Ok(ticket_list::count(&state.db, scope(user), filter).await?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,9 +159,10 @@ pub async fn create(state: &AppState, user: &AuthUser, input: NewTicketInput) ->
         resolution_due_at: input.resolution_due_at,
         estimated_resolution_time: input.estimated_resolution_time,
     };
-    let mut planned = crate::notify::plan_create(&state.db, &new, user, &transition).await?;
-    let id = store::create(&state.db, &new, &planned.rows, at).await?;
-    planned.set_ticket_id(id);
+    let planned = crate::notify::plan_create(&state.db, &new, user, &transition).await?;
+    let render = |id| planned.rows(&state.templates, id);
+    let (id, rows) = store::create(&state.db, &new, render, at).await?;
+    let planned = planned.created(id, rows);
     crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
     tracing::info!(ticket_id = id, by = user.id, "ticket created");
     Ok(Created { id, ticket: new })
@@ -427,8 +430,15 @@ async fn run_step(
         let mut u = updated_row(&ticket, &tr);
         adjust(&mut u);
         refresh_flags(&ticket, &mut u, tr.at);
-        let planned =
-            crate::notify::plan_step(&state.db, &ticket, &u, &ts.assigned_to, &tr).await?;
+        let planned = crate::notify::plan_step(
+            &state.db,
+            &state.templates,
+            &ticket,
+            &u,
+            &ts.assigned_to,
+            &tr,
+        )
+        .await?;
         match store::commit_step(&state.db, &ticket, user.id, &tr, &u, &planned.rows).await {
             Ok(()) => {
                 crate::notify::committed(&state.db, &state.outbox, &state.push, planned).await;
@@ -510,11 +520,7 @@ pub async fn attachments(state: &AppState, t: &TicketRow) -> Result<Vec<Attachme
 }
 
 /// One attachment's bytes, read on their own (the inlining answers read one file at a time).
-pub async fn attachment_bytes(
-    state: &AppState,
-    ticket_id: i64,
-    id: i64,
-) -> Result<Option<Vec<u8>>> {
+pub async fn attachment_bytes(state: &AppState, ticket_id: i64, id: i64) -> Result<Option<Bytes>> {
     Ok(store::attachment_file(&state.db, ticket_id, id).await?)
 }
 
@@ -532,11 +538,7 @@ pub async fn attachment(state: &AppState, t: &TicketRow, id: i64) -> Result<Atta
 }
 
 /// One attachment of the ticket with its bytes.
-pub async fn download(
-    state: &AppState,
-    t: &TicketRow,
-    id: i64,
-) -> Result<(AttachmentRow, Vec<u8>)> {
+pub async fn download(state: &AppState, t: &TicketRow, id: i64) -> Result<(AttachmentRow, Bytes)> {
     let a = attachment(state, t, id).await?;
     let data = store::attachment_file(&state.db, t.id, id)
         .await?

@@ -66,6 +66,14 @@ pub async fn retrieve(state: &AppState, id: i64) -> Result<UserRow> {
         .ok_or(Error::NotFound("User"))
 }
 
+/// The user with this username, if any (the command line's way to name a user).
+pub async fn by_username(state: &AppState, username: &str) -> Result<Option<UserRow>> {
+    match db::users::login_lookup(&state.db, username).await? {
+        Some((id, _, _)) => Ok(db::users::get(&state.db, id).await?),
+        None => Ok(None),
+    }
+}
+
 /// One page of users (the caller is an admin), with the listing's total on each row.
 pub async fn page(state: &AppState, offset: i64, limit: i64) -> Result<Vec<UserRow>> {
     Ok(db::users::list(&state.db, offset, limit).await?)

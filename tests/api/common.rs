@@ -117,7 +117,12 @@ impl TestApp {
         .await
         .expect("connect");
         db.migrate().await.expect("migrate");
-        let state = AppState::new(db.clone(), config);
+        let templates = incident::notify::templates::Templates::load(
+            config.templates_dir.as_deref(),
+            &config.frontend_url,
+        )
+        .expect("the test's templates are valid");
+        let state = AppState::new(db.clone(), config, templates);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

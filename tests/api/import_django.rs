@@ -321,6 +321,16 @@ async fn comes_over_whole(app: TestApp, kind: Kind) {
         );
     }
     assert_eq!(target_rows(&app).await, [4, 4, 2, 1, 3, 1, 4, 2, 1, 1]);
+    // The ticket counters and the search index took in the imported tickets (issue 11).
+    let db = &app.state.db;
+    let drift = incident::db::ticket_list::counter_drift(db).await.unwrap();
+    assert!(
+        drift.is_empty(),
+        "ticket counters after the import: {drift:?}"
+    );
+    incident::db::ticket_list::check_search_index(db)
+        .await
+        .expect("the search index holds the imported tickets");
     let profiles = report.table("core_userprofile").expect("profiles line");
     assert_eq!((profiles.read, profiles.imported), (3, 4));
     let notes: Vec<(i64, &str)> = report
@@ -474,6 +484,13 @@ async fn comes_over_whole(app: TestApp, kind: Kind) {
     assert_eq!(created["id"], 10);
     let (_, created_detail) = app.get("/api/tickets/10/", &client_token).await;
     assert_eq!(created_detail["title"], "After the move");
+    let (_, found) = app
+        .get("/api/tickets/?search=ON%20FIRE", &client_token)
+        .await;
+    assert_eq!(
+        (found["count"].as_i64(), found["results"][0]["id"].as_i64()),
+        (Some(1), Some(7))
+    );
     src.remove().await;
 }
 

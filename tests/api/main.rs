@@ -17,6 +17,7 @@ mod openapi;
 mod plumbing;
 mod profiles;
 mod realtime;
+mod templates;
 mod tickets;
 mod tickets_actions;
 mod tickets_assign;
@@ -27,11 +28,13 @@ mod tickets_filters;
 mod tickets_integrity;
 mod tickets_permissions;
 mod tickets_rates;
+mod tickets_scale;
 mod tickets_sla;
 mod tickets_support;
 // Shared with tests/serve.rs (the kill loop), which uses other parts of it.
 #[allow(dead_code)]
 mod twilio_fake;
 mod users;
+mod users_cli;
 mod whatsapp;
 mod whatsapp_delivery;

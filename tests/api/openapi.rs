@@ -172,7 +172,7 @@ fn every_route_of_the_router_is_documented_and_nothing_else() {
         extra.is_empty(),
         "operations the router does not serve: {extra:?}"
     );
-    assert_eq!(router.len(), 57, "one operation per method and path");
+    assert_eq!(router.len(), 60, "one operation per method and path");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,19 +554,33 @@ fn linked_urls(html: &str) -> Vec<String> {
 
 async fn the_docs_page_loads_only_assets_the_binary_serves(app: TestApp) {
     let mut pages = Vec::new();
-    for path in ["/api/docs/", "/api/docs"] {
+    // `/` and `/api/docs` redirect (relatively, keeping a proxy's path prefix) to the page.
+    for path in ["/api/docs/", "/api/docs", "/"] {
         let resp = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
         let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
         assert!(ct.starts_with("text/html"), "{path}: {ct}");
         pages.push(resp.text().await.unwrap());
     }
-    assert_eq!(pages[0], pages[1], "/api/docs is the same page");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (path, location) in [("/", "api/docs/"), ("/api/docs", "docs/")] {
+        let resp = no_redirects.get(app.url(path)).send().await.unwrap();
+        assert!(resp.status().is_redirection(), "{path}");
+        assert_eq!(resp.headers()["location"], location, "{path}");
+    }
+    assert!(pages.iter().all(|p| p == &pages[0]), "one page");
     let html = &pages[0];
     assert!(html.contains("<div id=\"swagger-ui\">"), "{html}");
+    assert!(!html.contains("<base"), "no absolute base: {html}");
+    let (_, _, initializer) = app
+        .send(app.client.get(app.url("/api/docs/swagger-initializer.js")))
+        .await;
     assert!(
-        html.contains("<base href=\"/api/docs/\""),
-        "relative asset URLs resolve under /api/docs/ also from /api/docs: {html}"
+        initializer.contains("../schema/") && !initializer.contains("\"/api/schema/\""),
+        "the schema is found relative to the page: {initializer}"
     );
     assert!(
         !html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"),

@@ -314,3 +314,80 @@ async fn inline_answers_wait_for_a_slot_then_503(app: TestApp) {
     let (_, list) = app.get(&path(id, "get_attachments"), &c.client).await;
     assert_eq!(list["attachments"][0]["file_data"], b64);
 }
+
+const MIB: usize = 1024 * 1024;
+
+/// One database connection for requests (on PostgreSQL the LISTEN connection takes a second
+/// one from the pool), so every query after a large file runs on the connection that carried it.
+fn one_connection(config: &mut Config) {
+    config.database_max_connections = match config.database_url.starts_with("sqlite") {
+        true => 1,
+        false => 2,
+    };
+    config.max_attachment_bytes = 3 * MIB;
+    config.attachments.max_ticket_bytes = 16 * MIB;
+}
+
+on_both_databases!(config = one_connection;
+    large_files_come_back_whole_through_one_connection,
+);
+
+/// Files far larger than a database connection's buffers (sqlx starts them at 8 KiB): after a
+/// file is written or read, the connection's grown buffers are given back (PostgreSQL) and the
+/// same connection goes on serving. The files come back whole, inline and downloaded, and the
+/// requests between and during them are answered.
+async fn large_files_come_back_whole_through_one_connection(app: TestApp) {
+    let c = cast(&app).await;
+    let id = new_ticket(&app, &c.client).await;
+    let files: Vec<Vec<u8>> = (0..3usize)
+        .map(|n| {
+            (0..2 * MIB + n * 1001)
+                .map(|i| ((i * 2_654_435_761 + n) >> 11) as u8)
+                .collect()
+        })
+        .collect();
+    let lean = format!("{}?file_data=false", detail_path(id));
+    let mut ids = Vec::new();
+    for (n, file) in files.iter().enumerate() {
+        ids.push(upload(&app, id, &c.client, &format!("big{n}.bin"), None, file).await);
+        let (status, d) = app.get(&lean, &c.client).await;
+        assert_eq!(status, StatusCode::OK, "{d}");
+        assert_eq!(d["attachments"][0]["size"], file.len());
+    }
+    // The inlining answer reads one file at a time; a listing runs between its reads.
+    let full = detail_path(id);
+    let inline = raw(&app, Method::GET, &full, Some(&c.client), None, "");
+    let (inline, (listed, _)) = tokio::join!(inline, app.get("/api/tickets/", &c.client));
+    assert_eq!(listed, StatusCode::OK);
+    assert_eq!(inline.status, StatusCode::OK);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let d = inline.json();
+    for (aid, file) in ids.iter().zip(&files) {
+        let a = d["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == *aid)
+            .unwrap();
+        assert!(
+            a["file_data"] == b64.encode(file),
+            "attachment {aid} differs"
+        );
+        let target = path(id, &format!("attachments/{aid}/download"));
+        let got = raw(&app, Method::GET, &target, Some(&c.client), None, "").await;
+        assert_eq!(got.status, StatusCode::OK);
+        assert!(got.body == *file, "download of {aid} differs");
+    }
+    // Writes after them too.
+    let another = new_ticket(&app, &c.client).await;
+    upload(
+        &app,
+        another,
+        &c.client,
+        "small",
+        None,
+        b"after the large ones",
+    )
+    .await;
+    assert_eq!(rows_of(&app, "ticket_attachments", id).await, 3);
+}

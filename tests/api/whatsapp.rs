@@ -26,6 +26,15 @@ const MESSAGES: &str = "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/
 pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
+    twilio_app_with(engine, fake, |_| {}).await
+}
+
+/// `twilio_app` with its configuration further adjusted by `tweak`.
+pub async fn twilio_app_with(
+    engine: Engine,
+    fake: &MockServer,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(engine, move |c| {
         use_twilio(c, base);
@@ -37,6 +46,7 @@ pub async fn twilio_app(engine: Engine, fake: &MockServer) -> TestApp {
         c.worker.poll_interval = Duration::from_millis(100);
         c.worker.send_timeout = Duration::from_millis(800);
         c.worker.rate_per_second = 0.0;
+        tweak(c);
     })
     .await
 }
@@ -49,7 +59,7 @@ fn use_twilio(c: &mut Config, base: String) {
 }
 
 /// A fake Twilio answering every message with `answer`.
-async fn fake_twilio(answer: ResponseTemplate) -> MockServer {
+pub async fn fake_twilio(answer: ResponseTemplate) -> MockServer {
     fake_twilio_in_turn(Vec::new(), answer).await
 }
 

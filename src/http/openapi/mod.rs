@@ -30,6 +30,8 @@ use components::*;
 
 /// Where the document is served.
 pub const SCHEMA_PATH: &str = "/api/schema/";
+/// The document, relative to the docs page: it is found behind a proxy that adds a path prefix.
+const SCHEMA_FROM_DOCS: &str = "../schema/";
 /// Where the Swagger UI is served.
 pub const DOCS_PATH: &str = "/api/docs/";
 
@@ -44,6 +46,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/schema/", get(schema))
         .route("/api/docs/", get(docs_index))
+        .route("/api/docs", get(to_docs))
+        .route("/", get(to_docs_from_root))
         .route("/api/docs/{file}/", get(docs_asset))
 }
 
@@ -69,7 +73,7 @@ async fn schema() -> Response {
 fn swagger_config() -> Arc<utoipa_swagger_ui::Config<'static>> {
     static CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> = LazyLock::new(|| {
         Arc::new(
-            utoipa_swagger_ui::Config::new([SCHEMA_PATH])
+            utoipa_swagger_ui::Config::new([SCHEMA_FROM_DOCS])
                 // The default validator badge would call validator.swagger.io.
                 .validator_url("none")
                 .persist_authorization(true)
@@ -88,23 +92,17 @@ fn serve_file(file: &str) -> Option<utoipa_swagger_ui::SwaggerFile<'static>> {
 /// The Swagger UI (served by the binary; no CDN).
 #[utoipa::path(get, path = "/api/docs/", tag = "docs", operation_id = "api_docs",
     responses((status = 200, description = "The Swagger UI page", body = String, content_type = "text/html")))]
-// A `<base>` makes the page's relative asset URLs resolve under `/api/docs/` also when it is
-// reached as `/api/docs` (every `/api/` path is served without its slash).
+// Its asset and schema URLs are relative, so the page works under any path prefix; `/api/docs`
+// redirects here (relative URLs need the slash).
 async fn docs_index() -> Response {
     let Some(file) = serve_file("index.html") else {
         return Error::NoSuchRoute.into_response();
     };
-    let html = String::from_utf8_lossy(&file.bytes)
-        .replacen(
-            "<head>",
-            &format!("<head>\n    <base href=\"{DOCS_PATH}\" />"),
-            1,
-        )
-        .replacen(
-            "<title>Swagger UI</title>",
-            "<title>incident API — Swagger UI</title>",
-            1,
-        );
+    let html = String::from_utf8_lossy(&file.bytes).replacen(
+        "<title>Swagger UI</title>",
+        "<title>incident API — Swagger UI</title>",
+        1,
+    );
     (
         [
             (
@@ -119,6 +117,20 @@ async fn docs_index() -> Response {
         html,
     )
         .into_response()
+}
+
+/// `/api/docs` → `docs/` (relative, so a proxy's path prefix is kept).
+#[utoipa::path(get, path = "/api/docs", tag = "docs", operation_id = "api_docs_slash",
+    responses((status = 308, description = "Redirect to `docs/` (the page's relative URLs need the slash)")))]
+async fn to_docs() -> axum::response::Redirect {
+    axum::response::Redirect::permanent("docs/")
+}
+
+/// `GET /` → the API docs (relative, as above).
+#[utoipa::path(get, path = "/", tag = "docs", operation_id = "root",
+    responses((status = 307, description = "Redirect to `api/docs/`")))]
+async fn to_docs_from_root() -> axum::response::Redirect {
+    axum::response::Redirect::temporary("api/docs/")
 }
 
 /// The docs page loads only its own embedded files and the document: no inline script (the
@@ -207,11 +219,11 @@ route is `405` (after authentication).";
         profiles::list, profiles::retrieve,
         profiles::update_self, profiles::partial_update_self,
         notifications::list, notifications::unread_count, notifications::unread,
-        notifications::mark_all_as_read, notifications::stats, realtime::stream, realtime::websocket,
+        notifications::mark_all_as_read, notifications::stats, notifications::preview, realtime::stream, realtime::websocket,
         notifications::retry_failed, notifications::retrieve,
         notifications::mark_as_read, notifications::retry,
         webhooks::twilio_status, webhooks::meta_verify, webhooks::meta_events,
-        schema, docs_index, docs_asset,
+        schema, docs_index, docs_asset, to_docs, to_docs_from_root,
     ),
     components(
         schemas(

@@ -120,7 +120,7 @@ impl Serialize for FileData {
 }
 
 /// Reads one attachment's bytes (`None`: deleted meanwhile).
-type Fetch = Arc<dyn Fn(i64) -> BoxFuture<'static, Result<Option<Vec<u8>>>> + Send + Sync>;
+type Fetch = Arc<dyn Fn(i64) -> BoxFuture<'static, Result<Option<Bytes>>> + Send + Sync>;
 
 /// The files of one answer: which attachment each placeholder stands for, how to read their
 /// bytes, and the answer's slot, held until the body is sent.
@@ -215,7 +215,7 @@ enum Piece {
 struct Streamed {
     pieces: VecDeque<Piece>,
     /// The file being sent and how far.
-    current: Option<(Vec<u8>, usize)>,
+    current: Option<(Bytes, usize)>,
     fetch: Fetch,
     _admitted: Option<Admitted>,
 }
@@ -262,7 +262,7 @@ mod tests {
         after: &'static str,
     }
 
-    fn from(files: HashMap<i64, Vec<u8>>) -> Fetch {
+    fn from(files: HashMap<i64, Bytes>) -> Fetch {
         let files = Arc::new(files);
         Arc::new(move |id| {
             let found = files.get(&id).cloned();
@@ -273,7 +273,10 @@ mod tests {
     #[tokio::test]
     async fn placeholders_become_the_files_base64_and_user_text_stays_text() {
         let big: Vec<u8> = (0..(RAW_CHUNK * 2 + 7)).map(|i| (i % 251) as u8).collect();
-        let by_id = HashMap::from([(1, b"hello".to_vec()), (2, big.clone())]);
+        let by_id = HashMap::from([
+            (1, Bytes::from_static(b"hello")),
+            (2, Bytes::from(big.clone())),
+        ]);
         let mut files = Files::new(true, Some(from(by_id)), None);
         let slots = vec![
             files.slot(2, big.len() as i64),

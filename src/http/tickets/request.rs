@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::db::tickets::{ListFilter, TicketOrder};
+use crate::db::ticket_list::{ListFilter, TicketOrder};
 use crate::domain::assign::Patch;
 use crate::domain::ticket::{Category, Priority, Status};
 use crate::error::{Error, Result};

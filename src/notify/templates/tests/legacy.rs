@@ -1,59 +1,8 @@
-//! Message texts. The two the setup guide shows ("New Ticket Created" to admins, "Your Ticket Has
-//! Been Opened" to the client) are reproduced exactly; the other events follow the same style
-//! with the facts the original sent (contract §8.2). SYSTEM rows carry the short in-app texts.
-
-use chrono::{DateTime, Utc};
+//! The texts as the port wrote them in Rust before they became templates, kept as the reference
+//! the built-in templates must reproduce byte for byte (`defaults_match_the_old_texts`).
 
 use crate::domain::datetime::format_short;
-use crate::domain::ticket::{Category, Priority, Status};
-
-/// What the texts say about a ticket.
-#[derive(Debug, Clone)]
-pub struct TicketFacts {
-    pub id: i64,
-    pub title: String,
-    pub project: String,
-    pub description: String,
-    pub priority: Priority,
-    pub category: Category,
-    pub status: Status,
-    /// `name(creator)`.
-    pub creator_name: String,
-    /// The assigned developers' names joined with ", ", or `Team` when none.
-    pub dev_names: String,
-    pub resolution_due_at: Option<DateTime<Utc>>,
-}
-
-/// A rendered WhatsApp message: the free-form text, and the same facts as template variables
-/// (`{"1": ..., "2": ...}`) for providers configured with an approved template for the event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rendered {
-    pub body: String,
-    pub variables: Vec<String>,
-}
-
-/// Which WhatsApp message a recipient gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WhatsAppMessage {
-    AdminNewTicket,
-    ClientTicketOpened,
-    DeveloperAssigned,
-    ClientWorkStarted,
-    ClientWorkFinished,
-    AdminWorkFinished,
-    AdminTicketClosed,
-    DeveloperTicketClosed,
-    DeveloperTicketRejected { reason: String },
-}
-
-/// The first 200 characters of the description, with `...` when it was longer.
-pub fn short_description(text: &str) -> String {
-    if text.chars().count() > 200 {
-        format!("{}...", text.chars().take(200).collect::<String>())
-    } else {
-        text.to_string()
-    }
-}
+use crate::notify::templates::{short_description, Rendered, TicketFacts, WhatsAppMessage};
 
 fn rendered(body: String, variables: Vec<String>) -> Rendered {
     Rendered { body, variables }
@@ -165,68 +114,5 @@ pub fn system_message(event_code: &str, t: &TicketFacts, reason: Option<&str>) -
             t.title
         ),
         other => format!("{other}: {}", t.title),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn facts() -> TicketFacts {
-        TicketFacts {
-            id: 1,
-            title: "Login page not working".into(),
-            project: "Web Portal".into(),
-            description: "Users cannot login to the portal...".into(),
-            priority: Priority::High,
-            category: Category::Bug,
-            status: Status::New,
-            creator_name: "John Doe".into(),
-            dev_names: "Team".into(),
-            resolution_due_at: None,
-        }
-    }
-
-    #[test]
-    fn new_ticket_text_is_the_setup_guide_format() {
-        let r = whatsapp(&WhatsAppMessage::AdminNewTicket, &facts(), "Admin");
-        let expected = "🎫 *New Ticket Created*\n\n*Client:* John Doe\n*Title:* Login page not working\n*Project:* Web Portal\n*Priority:* HIGH\n*Category:* BUG\n\n*Description:*\nUsers cannot login to the portal...\n\nPlease review and assign this ticket as soon as possible.\n\n_Incident Management System_";
-        assert_eq!(r.body, expected);
-        assert_eq!(r.variables[0], "John Doe");
-    }
-
-    #[test]
-    fn ticket_opened_text_is_the_setup_guide_format() {
-        let r = whatsapp(&WhatsAppMessage::ClientTicketOpened, &facts(), "John Doe");
-        let expected = "✅ *Your Ticket Has Been Opened*\n\nHello John Doe,\n\nYour ticket has been acknowledged and opened by our support team.\n\n*Ticket:* Login page not working\n*Project:* Web Portal\n*Status:* Opened\n\nWe are reviewing your issue and will assign it to a developer shortly.\n\n_Support Team_";
-        assert_eq!(r.body, expected);
-    }
-
-    #[test]
-    fn long_descriptions_are_cut_at_200_characters() {
-        let mut f = facts();
-        f.description = "é".repeat(250);
-        let r = whatsapp(&WhatsAppMessage::DeveloperAssigned, &f, "Dev");
-        assert!(r.body.contains(&format!("{}...", "é".repeat(200))));
-        assert!(!r.body.contains(&"é".repeat(201)));
-        assert!(r.body.contains("*Resolution Due:* Not set"));
-    }
-
-    #[test]
-    fn rejection_reason_is_in_the_text_and_system_message() {
-        let kind = WhatsAppMessage::DeveloperTicketRejected {
-            reason: "Still broken on Safari".into(),
-        };
-        assert!(whatsapp(&kind, &facts(), "Dev")
-            .body
-            .contains("Still broken on Safari"));
-        assert_eq!(
-            system_message("ticket_rejected", &facts(), Some("Still broken on Safari")),
-            "Ticket 'Login page not working' has been rejected by client. Reason: Still broken on Safari"
-        );
-        assert_eq!(
-            system_message("ticket_created", &facts(), None),
-            "New High priority ticket created: Login page not working"
-        );
     }
 }
