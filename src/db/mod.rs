@@ -6,6 +6,7 @@ pub mod import;
 pub mod listen;
 pub mod notifications;
 pub mod pool;
+pub mod preferences;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

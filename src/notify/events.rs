@@ -66,6 +66,7 @@ impl Planner<'_> {
                 variables: serde_json::to_string(&text.variables).ok(),
                 status: "PENDING",
                 event: self.event,
+                hold: None,
             });
         }
     }
@@ -88,6 +89,7 @@ impl Planner<'_> {
                 variables: None,
                 status: "SENT",
                 event: self.event,
+                hold: None,
             });
         }
     }

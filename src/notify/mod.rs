@@ -2,6 +2,7 @@
 //! the step's transaction, then delivered by the `worker` through a `provider`.
 
 pub mod events;
+pub mod preferences;
 pub mod provider;
 pub mod push;
 pub mod sessions;
@@ -85,6 +86,22 @@ fn names_of(people: &People, ids: &[i64]) -> Vec<String> {
         .collect()
 }
 
+/// The rows the transition's events write, after the recipients' preferences (one query).
+async fn planned_rows(
+    db: &Db,
+    tr: &Transition,
+    facts: &TicketFacts,
+    people: &People,
+) -> Result<Vec<NewNotification>> {
+    let mut rows: Vec<NewNotification> = tr
+        .events
+        .iter()
+        .flat_map(|e| events::plan(e, facts, people))
+        .collect();
+    preferences::apply(db, &mut rows, tr.at).await?;
+    Ok(rows)
+}
+
 /// The notification rows a ticket creation enqueues.
 pub async fn plan_create(
     db: &Db,
@@ -122,11 +139,7 @@ pub async fn plan_create(
         resolution_due_at: t.resolution_due_at,
         newly_assigned_names: Vec::new(),
     };
-    let rows = tr
-        .events
-        .iter()
-        .flat_map(|e| events::plan(e, &facts, &people))
-        .collect();
+    let rows = planned_rows(db, tr, &facts, &people).await?;
     Ok(Planned {
         rows,
         events: tr.events.clone(),
@@ -191,11 +204,7 @@ pub async fn plan_step(
         resolution_due_at: after.resolution_due_at,
         newly_assigned_names: names_of(&people, newly),
     };
-    let rows = tr
-        .events
-        .iter()
-        .flat_map(|e| events::plan(e, &facts, &people))
-        .collect();
+    let rows = planned_rows(db, tr, &facts, &people).await?;
     Ok(Planned {
         rows,
         events: tr.events.clone(),

@@ -6,6 +6,7 @@
 pub mod import;
 pub mod login;
 pub mod notifications;
+pub mod preferences;
 pub mod realtime;
 pub mod tickets;
 pub mod users;
