@@ -18,7 +18,7 @@ use crate::domain::preferences::{
 use crate::error::{Error, Result};
 use crate::http::body::{python_type_name, Body};
 use crate::http::extract::{parse_id, Admin};
-use crate::http::openapi::components::{FieldErrors, NotAdmin, UserNotFound, UserPath};
+use crate::http::openapi::components::{BadPreferences, NotAdmin, UserNotFound, UserPath};
 use crate::service::preferences::{self as service, PreferenceChanges};
 use crate::state::AppState;
 
@@ -159,19 +159,16 @@ fn quiet_hours(v: &Value) -> Result<Option<QuietHours>, Value> {
         };
     };
     let mut errors = Map::new();
-    let mut clock = |key: &str| match m.get(key) {
-        None => {
+    let mut clock = |key: &str| {
+        let Some(given) = m.get(key) else {
             errors.insert(key.into(), json!(["This field is required."]));
-            None
-        }
-        Some(Value::String(s)) => parse_clock(s.trim()).or_else(|| {
+            return None;
+        };
+        let parsed = given.as_str().and_then(|s| parse_clock(s.trim()));
+        if parsed.is_none() {
             errors.insert(key.into(), json!([TIME_FORMAT]));
-            None
-        }),
-        Some(_) => {
-            errors.insert(key.into(), json!([TIME_FORMAT]));
-            None
         }
+        parsed
     };
     let (start, end) = (clock("start"), clock("end"));
     if let (Some(start), Some(end)) = (start, end) {
@@ -239,13 +236,7 @@ pub async fn retrieve_own(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "Your preferences after the change", body = NotificationPreferences),
-        (status = 400, description = "Field errors, nested as the body is", body = FieldErrors,
-         examples(
-             ("unknown_event" = (value = json!({"events": {"ticket_burnt": ["\"ticket_burnt\" is not a valid event."]}}))),
-             ("system_off" = (value = json!({"events": {"ticket_created": {"SYSTEM": ["In-app (SYSTEM) notifications cannot be turned off."]}}}))),
-             ("bad_zone" = (value = json!({"time_zone": ["A valid timezone is required."]}))),
-             ("bad_time" = (value = json!({"quiet_hours": {"start": [TIME_FORMAT]}}))),
-         )),
+        (status = 400, response = BadPreferences),
     ))]
 pub async fn update_own(
     State(state): State<AppState>,
@@ -282,7 +273,7 @@ pub async fn retrieve_user(
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The user's preferences after the change", body = NotificationPreferences),
-        (status = 400, description = "Field errors, nested as the body is", body = FieldErrors),
+        (status = 400, response = BadPreferences),
         (status = 403, response = NotAdmin),
         (status = 404, response = UserNotFound),
     ))]

@@ -182,7 +182,8 @@ impl Worker {
     }
 
     /// Claims the rows due now and delivers them (under the same concurrency and rate caps as
-    /// the loop); returns how many it claimed once every outcome is recorded. Tests drive
+    /// the loop); returns how many it sent or failed (not those held for quiet hours) once every
+    /// outcome is recorded. Tests drive
     /// delivery with it instead of waiting for the background loop.
     pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, DbError> {
         self.deliver_due_at(Utc::now()).await

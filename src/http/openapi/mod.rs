@@ -223,7 +223,7 @@ route is `405` (after authentication).";
         responses(
             Unauthorized, MalformedBody, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
             NotAdmin, InvalidPage, InvalidFilter,
-            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy, BadFileData,
+            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy, BadFileData, BadPreferences,
             UserNotFound, NotificationNotFound,
             NotNew, CannotStart, NotAssignedToStart, NotAssignedToFinish, CannotApprove,
         ),
