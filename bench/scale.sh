@@ -3,16 +3,19 @@
 # rows and 10 notification rows per ticket, of every channel and status, dated over three years),
 # then serves it and measures the list and count endpoints with wrk -t2 -c16. Prints one table per
 # engine and size (req/s, p50, p99), the fill time and the server's peak RSS.
-# Usage: bench/scale.sh [sqlite|postgres|both] [small|medium|full] [seconds]
+# Usage: bench/scale.sh [sqlite|postgres|both] [small|medium|full] [seconds] [migrations]
+#   migrations: instead of serving, builds the schema of migration 0006, fills it, then times each
+#   later migration's SQL (what `incident migrate` runs) on the populated database.
 #   small: 1k tickets / 10k log rows; medium: 100k / 1M; full: 1M / 10M.
 # BENCH_NO_BUILD=1 reuses target/release/incident ($CARGO_TARGET_DIR honoured); BENCH_BIN names
 # another binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-which wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+[ "${4:-serve}" = migrations ] || which wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
 ENGINES=${1:-both}
 SIZE=${2:-medium}
 DURATION=${3:-10}
+MODE=${4:-serve}
 case $SIZE in
   small) TICKETS=1000 ;;
   medium) TICKETS=100000 ;;
@@ -20,7 +23,7 @@ case $SIZE in
   *) echo "size: small, medium or full"; exit 1 ;;
 esac
 PG_ADMIN=${TEST_DATABASE_URL:-postgres://root@127.0.0.1:5432/postgres}
-[ -n "${BENCH_NO_BUILD:-}" ] || cargo build --release -q --bin incident
+[ -n "${BENCH_NO_BUILD:-}" ] || [ "$MODE" = migrations ] || cargo build --release -q --bin incident
 BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-target}/release/incident}
 WORK=$(mktemp -d)
 SERVER=
@@ -63,6 +66,33 @@ INSERT INTO notification_log (ticket_id, recipient_id, notification_type, subjec
 SQL
 }
 
+# Times migrations 0007 onward on a database filled at the schema of 0006: the files' SQL run by
+# sqlite3 / psql, one transaction each, as sqlx runs them.
+time_migrations() {
+  local engine=$1 url=$2 f
+  local three="INSERT INTO users (username, password, date_joined) VALUES ('admin', 'x', CURRENT_TIMESTAMP), ('client', 'x', CURRENT_TIMESTAMP), ('dev', 'x', CURRENT_TIMESTAMP);"
+  local run
+  if [ "$engine" = sqlite ]; then run() { sqlite3 "$WORK/scale.db"; }; else run() { psql -q -v ON_ERROR_STOP=1 "$url"; }; fi
+  for f in migrations/$engine/000[1-6]_*.sql; do run < "$f" >/dev/null; done
+  echo "$three" | run >/dev/null
+  local started=$(date +%s)
+  if [ "$engine" = sqlite ]; then
+    fill_sql "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %s) SELECT x FROM c" \
+      "datetime('now', '-' || (abs(random()) %% (%s * 86400)) || ' seconds')" "strftime('%%Y-%%m-%%dT%%H:%%M:%%S+00:00', %s)" > "$WORK/fill.sql"
+    { echo "PRAGMA journal_mode=WAL; BEGIN;"; cat "$WORK/fill.sql"; echo "COMMIT; ANALYZE;"; } | run >/dev/null
+  else
+    fill_sql "SELECT generate_series(1, %s) AS x" "now() - (random() * %s) * interval '1 day'" "%s" > "$WORK/fill.sql"
+    { echo "BEGIN;"; cat "$WORK/fill.sql"; echo "COMMIT; ANALYZE;"; } | run
+  fi
+  echo "$engine, size $SIZE: $TICKETS tickets, $((TICKETS * 10)) log rows at migration 0006 (filled in $(( $(date +%s) - started ))s)"
+  for f in migrations/$engine/000[7-9]_*.sql migrations/$engine/00[1-9][0-9]_*.sql; do
+    [ -f "$f" ] || continue
+    local t0=$(date +%s.%N)
+    { echo "BEGIN;"; cat "$f"; echo "COMMIT;"; } | run >/dev/null
+    printf '%-50s %8.1f s\n' "$(basename "$f")" "$(echo "$(date +%s.%N) - $t0" | bc)"
+  done
+}
+
 run_engine() {
   local engine=$1 port=$2 url started
   if [ "$engine" = sqlite ]; then
@@ -71,6 +101,11 @@ run_engine() {
     local name="incident_scale_$$"
     psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS $name" 2>/dev/null; psql "$PG_ADMIN" -qc "CREATE DATABASE $name"
     url="${PG_ADMIN%/*}/$name"
+  fi
+  if [ "$MODE" = migrations ]; then
+    time_migrations "$engine" "$url"
+    [ "$engine" = postgres ] && psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS incident_scale_$$ WITH (FORCE)"
+    return
   fi
   export DATABASE_URL=$url SECRET_KEY=bench-secret-key-0123456789 PORT=$port RUST_LOG=warn NOTIFY_WORKER=false
   for u in admin:ADMIN client:CLIENT dev:SUPPORT; do
@@ -109,6 +144,11 @@ run_engine() {
   report "notifications ?notification_type=WHATSAPP&status=FAILED" "$admin" "/api/notifications/?notification_type=WHATSAPP&status=FAILED"
   report "notifications/stats/ (admin)" "$admin" "/api/notifications/stats/"
   report "notifications/unread_count/ (admin)" "$admin" "/api/notifications/unread_count/"
+  report "notifications ?notification_type=WHATSAPP&ticket= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&ticket=$((TICKETS / 2))"
+  report "notifications ?notification_type=WHATSAPP&recipient= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&recipient=10"
+  report "notifications ?notification_type=WHATSAPP&delivery_status=failed" "$admin" "/api/notifications/?notification_type=WHATSAPP&delivery_status=failed"
+  report "notifications/unread/ (admin)" "$admin" "/api/notifications/unread/"
+  report "notifications/unread_count/ (a client)" "$client" "/api/notifications/unread_count/"
   report "tickets/ page 1 (admin)" "$admin" "/api/tickets/"
   report "tickets/ page 50 (admin)" "$admin" "/api/tickets/?page=50"
   report "tickets/?status=OPENED&priority=MEDIUM (admin)" "$admin" "/api/tickets/?status=OPENED&priority=MEDIUM"

@@ -199,6 +199,9 @@ pub async fn run(
         ))),
     };
     crate::db::listen::spawn(&state.db, handlers, background_stopped.clone());
+    if let Some(keep) = state.config.worker.log_retention {
+        spawn_retention(state.db.clone(), keep, background_stopped.clone());
+    }
     spawn_optimizer(state.db.clone(), background_stopped);
     serve(state, listener).await;
     let _ = stop_background.send(true);
@@ -224,6 +227,31 @@ fn spawn_optimizer(db: crate::db::Db, mut stopped: tokio::sync::watch::Receiver<
                 _ = every.tick() => {
                     if let Err(e) = db.optimize().await {
                         tracing::warn!(error = %e, "PRAGMA optimize failed");
+                    }
+                }
+                _ = stopped.changed() => return,
+            }
+        }
+    });
+}
+
+/// How often the retention job (`NOTIFY_LOG_RETENTION`) prunes the notification history.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// Prunes the notification history older than `keep` at start and every `PRUNE_EVERY` until
+/// the server stops; one replica at a time (`service::notifications::retention_pass`).
+fn spawn_retention(
+    db: crate::db::Db,
+    keep: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(e) = crate::service::notifications::retention_pass(&db, keep).await {
+                        tracing::warn!(error = %e, "pruning the notification history failed");
                     }
                 }
                 _ = stopped.changed() => return,

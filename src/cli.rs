@@ -1,5 +1,6 @@
-//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`; the Django management
-//! commands a team expects, with messages a person understands.
+//! The command line: `serve` (default), `migrate`, `create-user`, `import-django`,
+//! `notifications prune`; the Django management commands a team expects, with messages a
+//! person understands.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -13,7 +14,9 @@ use crate::domain::user::Role;
 use crate::state::AppState;
 
 mod import;
+mod notifications;
 pub use import::ImportDjango;
+pub use notifications::{NotificationsCommand, Prune};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -40,6 +43,9 @@ pub enum Command {
     /// Bring a Django deployment's database over (users keep their passwords); run it with
     /// --dry-run first. The target (DATABASE_URL) must be empty.
     ImportDjango(ImportDjango),
+    /// The notification log's upkeep: `prune --older-than 365d [--dry-run]`.
+    #[command(subcommand)]
+    Notifications(NotificationsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -229,6 +235,18 @@ fn read_password(from_stdin: bool) -> Result<String, Failure> {
         return Err(Failure::new("the two passwords differ"));
     }
     Ok(first.trim().to_string())
+}
+
+/// `incident notifications prune`: deletes (or counts) the log's finished history.
+pub async fn prune_notifications(config: Config, args: Prune) -> Result<(), Failure> {
+    let db = open_db(&config).await?;
+    let pruned =
+        crate::service::notifications::prune_history(&db, args.older_than, args.dry_run).await;
+    db.close().await;
+    let pruned =
+        pruned.map_err(|e| Failure::new(format!("cannot prune the notification log: {e}")))?;
+    print!("{}", notifications::summary(&pruned));
+    Ok(())
 }
 
 /// `incident import-django`: the Django deployment's database into `DATABASE_URL`.

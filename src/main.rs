@@ -1,7 +1,7 @@
 //! The `incident` binary: reads `.env` and the environment, then runs a subcommand.
 
 use clap::Parser;
-use incident::cli::{self, Cli, Command, WhatsAppCommand};
+use incident::cli::{self, Cli, Command, NotificationsCommand, WhatsAppCommand};
 use incident::config::Config;
 
 // glibc malloc showed up at ~15% of CPU under load (many small JSON and row allocations).
@@ -34,6 +34,9 @@ async fn main() {
             cli::whatsapp_test(config, &to, &message).await
         }
         Command::ImportDjango(args) => cli::import_django(config, args).await,
+        Command::Notifications(NotificationsCommand::Prune(args)) => {
+            cli::prune_notifications(config, args).await
+        }
     };
     if let Err(f) = result {
         eprintln!("error: {}", f.message);

@@ -131,3 +131,71 @@ fn create_user_reads_the_password_from_stdin_then_migrate_succeeds() {
         text(&out.stderr)
     );
 }
+
+/// Runs `sql` on the SQLite file at `url` (after the binary migrated it).
+fn execute(url: &str, sql: &str) {
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+#[test]
+fn notifications_prune_says_what_it_deletes_and_refuses_a_bad_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("incident.db").display());
+    let vars = [("DATABASE_URL", db.as_str())];
+    let prune = |args: &[&str]| {
+        let mut all = vec!["notifications", "prune"];
+        all.extend_from_slice(args);
+        incident(dir.path(), &all, &vars, None)
+    };
+
+    // An age without a unit (seconds, elsewhere), zero or unreadable: refused, nothing opened.
+    for bad in ["365", "0d", "a year"] {
+        let out = prune(&["--older-than", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("is not an age"),
+            "{bad}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(!dir.path().join("incident.db").exists());
+    let out = prune(&[]);
+    assert_eq!(out.status.code(), Some(2), "--older-than is required");
+
+    let out = incident(dir.path(), &["migrate"], &vars, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    execute(&db, "INSERT INTO users (username, password, date_joined) VALUES ('u', 'x', '2020-01-01T00:00:00+00:00')");
+    execute(
+        &db,
+        "INSERT INTO notification_log (recipient_id, notification_type, subject, message, status, created_at, updated_at, step, event) \
+         VALUES (1, 'SYSTEM', 's', 'm', 'SENT', '2020-01-01T00:00:00+00:00', '2020-01-01T00:00:00+00:00', 1, 'e'), \
+         (1, 'SYSTEM', 's', 'm', 'PENDING', '2020-01-01T00:00:00+00:00', '2020-01-01T00:00:00+00:00', 2, 'e')",
+    );
+
+    let out = prune(&["--older-than", "365d", "--dry-run"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("would delete 1 notification rows created before "),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(SYSTEM 1)"), "{stdout}");
+
+    let out = prune(&["--older-than", "365d"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("deleted 1 notification rows"),
+        "{stdout}"
+    );
+    let out = prune(&["--older-than", "365d"]);
+    assert!(
+        text(&out.stdout).starts_with("deleted 0 notification rows"),
+        "{}",
+        text(&out.stdout)
+    );
+}

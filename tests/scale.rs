@@ -189,3 +189,252 @@ async fn postgres_statement_over_the_limit_is_cancelled() {
     assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     assert!(closed.is_ok(), "closing waited for the abandoned statement");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Every list and count of the notification log reads an index (issue 11): plans at a size where
+// a scan would show, on both engines.
+
+/// 50 users, 4,000 tickets (a sixth CLOSED) and 40,000 log rows of every channel, status,
+/// delivery status and read state, a minute apart. `{series}` is a number series of `%n`, `{ago}`
+/// a time `%x` minutes ago: the two engine-specific pieces.
+fn log_fill(series: &str, ago: &str) -> Vec<String> {
+    let s = |n: i64| series.replace("%n", &n.to_string());
+    let t = |x: &str| ago.replace("%x", x);
+    vec![
+        format!("INSERT INTO users (username, password, date_joined) SELECT 'u' || x, 'x', {} FROM ({}) s", t("x"), s(50)),
+        format!(
+            "INSERT INTO tickets (project_name, title, description, priority, category, status, created_by_id, created_at, updated_at) \
+             SELECT 'p', 't', 'd', 'LOW', 'BUG', CASE WHEN x % 6 = 0 THEN 'CLOSED' ELSE 'OPENED' END, 1 + x % 50, {0}, {0} \
+             FROM ({1}) s",
+            t("x * 10"),
+            s(4000)
+        ),
+        format!(
+            "INSERT INTO notification_log (ticket_id, recipient_id, notification_type, subject, message, status, created_at, \
+             updated_at, is_read, event, step, delivery_status, attempts) \
+             SELECT 1 + x % 4000, 1 + x % 50, CASE x % 3 WHEN 0 THEN 'SYSTEM' ELSE 'WHATSAPP' END, 's', 'm', \
+             CASE WHEN x % 50 = 0 THEN 'FAILED' WHEN x % 997 = 0 THEN 'PENDING' ELSE 'SENT' END, {0}, {0}, x % 4 <> 0, 'e', x, \
+             CASE WHEN x % 3 = 0 THEN NULL WHEN x % 50 = 0 THEN 'failed' ELSE 'delivered' END, 1 FROM ({1}) s",
+            t("x"),
+            s(40_000)
+        ),
+    ]
+}
+
+/// A migrated database of `log_fill`, opened as the server opens it (statistics as it keeps them).
+async fn filled_log(engine: &str) -> (Db, Option<(String, String)>, Option<tempfile::TempDir>) {
+    if engine == "sqlite" {
+        let dir = tempfile::tempdir().unwrap();
+        let url = sqlite_url(&dir).await;
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        db.close().await;
+        let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let series = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %n) SELECT x FROM c";
+        for sql in log_fill(
+            series,
+            "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-' || (%x) || ' minutes')",
+        ) {
+            sqlx::query(&sql).execute(&raw).await.unwrap();
+        }
+        raw.close().await;
+        (Db::connect(&url, 2).await.unwrap(), None, Some(dir))
+    } else {
+        let (url, admin, name) = postgres_url().await;
+        let db = Db::connect(&url, 2).await.unwrap();
+        db.migrate().await.unwrap();
+        let raw = sqlx::PgPool::connect(&url).await.unwrap();
+        let series = "SELECT generate_series(1, %n::bigint) AS x";
+        for sql in log_fill(series, "now() - (%x) * interval '1 minute'") {
+            sqlx::query(&sql).execute(&raw).await.unwrap();
+        }
+        sqlx::query("ANALYZE").execute(&raw).await.unwrap();
+        raw.close().await;
+        (db, Some((admin, name)), None)
+    }
+}
+
+/// The list and count queries of every variant the API serves (the bell's, the admin's log).
+fn log_variants() -> Vec<(&'static str, notifications::Filter, bool)> {
+    use notifications::Filter;
+    let text = |s: &str| Some(s.to_string());
+    let bell = |f: Filter| Filter {
+        recipient: Some(3),
+        notification_type: text("SYSTEM"),
+        ..f
+    };
+    let log = |f: Filter| Filter {
+        notification_type: text("WHATSAPP"),
+        ..f
+    };
+    let none = Filter::default;
+    // (name, filter, whether its page must be read in order: filters narrow enough to sort
+    // a handful of rows may sort)
+    vec![
+        ("bell", bell(none()), true),
+        (
+            "bell unread (unread/, unread_count/)",
+            bell(Filter {
+                is_read: Some(false),
+                ..none()
+            }),
+            true,
+        ),
+        (
+            "bell read",
+            bell(Filter {
+                is_read: Some(true),
+                ..none()
+            }),
+            true,
+        ),
+        (
+            "bell of one ticket",
+            bell(Filter {
+                ticket: Some(7),
+                ..none()
+            }),
+            false,
+        ),
+        ("admin log by channel", log(none()), true),
+        (
+            "admin log by status",
+            log(Filter {
+                status: text("FAILED"),
+                ..none()
+            }),
+            true,
+        ),
+        (
+            "admin log of SENT in-app rows",
+            Filter {
+                notification_type: text("SYSTEM"),
+                status: text("SENT"),
+                ..none()
+            },
+            true,
+        ),
+        (
+            "admin log by delivery status",
+            log(Filter {
+                delivery_status: text("failed"),
+                ..none()
+            }),
+            true,
+        ),
+        (
+            "admin log by status and delivery",
+            log(Filter {
+                status: text("FAILED"),
+                delivery_status: text("failed"),
+                ..none()
+            }),
+            false,
+        ),
+        (
+            "admin log of one recipient",
+            log(Filter {
+                recipient: Some(3),
+                ..none()
+            }),
+            true,
+        ),
+        (
+            "admin log of one recipient by status",
+            log(Filter {
+                recipient: Some(3),
+                status: text("FAILED"),
+                ..none()
+            }),
+            false,
+        ),
+        (
+            "admin log of one ticket",
+            log(Filter {
+                ticket: Some(7),
+                ..none()
+            }),
+            false,
+        ),
+        (
+            "admin log of one ticket and recipient",
+            log(Filter {
+                ticket: Some(7),
+                recipient: Some(8),
+                ..none()
+            }),
+            false,
+        ),
+    ]
+}
+
+/// The plan's lines that read the log or the tickets row by row, or sort every matching row.
+fn scans(plan: &[String], in_order: bool) -> Vec<String> {
+    plan.iter()
+        .filter(|line| {
+            let l = line.trim_start_matches([' ', '-', '>']).trim();
+            let seq = l.starts_with("Seq Scan on notification_log")
+                || l.starts_with("Seq Scan on tickets")
+                || ["SCAN n", "SCAN t", "SCAN notification_log", "SCAN tickets"].contains(&l);
+            let sorts = l.starts_with("Sort  (") || l == "USE TEMP B-TREE FOR ORDER BY";
+            seq || (in_order && sorts)
+        })
+        .cloned()
+        .collect()
+}
+
+async fn every_log_query_reads_an_index(engine: &str) {
+    let (db, pg, _dir) = filled_log(engine).await;
+    let mut bad = Vec::new();
+    for (name, f, in_order) in log_variants() {
+        for (what, plan, in_order) in [
+            (
+                "page 1",
+                notifications::list_plan(&db, &f, 0, 20).await.unwrap(),
+                in_order,
+            ),
+            // A deep page of one recipient's few rows here may sort them: no scan is the rule.
+            (
+                "page 10",
+                notifications::list_plan(&db, &f, 180, 20).await.unwrap(),
+                false,
+            ),
+            (
+                "count",
+                notifications::count_plan(&db, &f).await.unwrap(),
+                false,
+            ),
+        ] {
+            if !scans(&plan, in_order).is_empty() {
+                bad.push(format!("{name}, {what}:\n{}", plan.join("\n")));
+            }
+        }
+    }
+    for channel in incident::db::retention::CHANNELS {
+        let plan = incident::db::retention::delete_plan(&db, channel, Utc::now())
+            .await
+            .unwrap();
+        if !scans(&plan, true).is_empty() {
+            bad.push(format!("prune of {channel}:\n{}", plan.join("\n")));
+        }
+    }
+    db.close().await;
+    if let Some((admin, name)) = pg {
+        drop_postgres(&admin, &name).await;
+    }
+    assert!(
+        bad.is_empty(),
+        "{engine}: queries that scan or sort everything:\n\n{}",
+        bad.join("\n\n")
+    );
+}
+
+#[tokio::test]
+async fn sqlite_every_log_list_and_count_reads_an_index() {
+    every_log_query_reads_an_index("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_every_log_list_and_count_reads_an_index() {
+    every_log_query_reads_an_index("postgres").await;
+}

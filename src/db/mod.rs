@@ -7,6 +7,7 @@ pub mod listen;
 pub mod notifications;
 pub mod pool;
 pub mod preferences;
+pub mod retention;
 pub mod tickets;
 pub mod tokens;
 pub mod users;

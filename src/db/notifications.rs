@@ -182,27 +182,14 @@ pub async fn claim_due(
     on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
 }
 
-/// The plan of the claim's search for due rows (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on
-/// PostgreSQL), one line per step: tests and the benchmark check it uses the due index.
+/// The plan of the claim's search for due rows (see `Db::explain`): tests and the benchmark
+/// check it uses the due index.
 pub async fn claim_plan(db: &Db, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
-    match db {
-        Db::Postgres(p) => {
-            sqlx::query_scalar(&format!("EXPLAIN {DUE_PG}"))
-                .bind(now)
-                .bind(10i64)
-                .fetch_all(p)
-                .await
-        }
-        Db::Sqlite(p, _) => {
-            let rows: Vec<(i64, i64, i64, String)> =
-                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {DUE_LITE}"))
-                    .bind(now)
-                    .bind(10i64)
-                    .fetch_all(p)
-                    .await?;
-            Ok(rows.into_iter().map(|r| r.3).collect())
-        }
-    }
+    let sql = match db {
+        Db::Postgres(_) => DUE_PG,
+        Db::Sqlite(..) => DUE_LITE,
+    };
+    db.explain(sql, &[Arg::Time(now), Arg::I64(10)]).await
 }
 
 /// The provider accepted the message.
@@ -468,8 +455,20 @@ fn filter_sql(f: &Filter) -> (String, Vec<Arg>) {
 /// How many rows `f` covers. Filters on the channel, status and delivery status alone (the
 /// admin's log) read the maintained counters (`notification_counts`, kept by triggers in the
 /// transaction of every write to the log), not the log; any other filter (a recipient, a
-/// ticket, read or unread, one id) counts through its index.
+/// ticket, read or unread, one id) counts through its index (the bell's unread count is one
+/// range of `notification_log_recipient_unread_idx`).
 pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+    let (sql, args) = count_query(f);
+    on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
+}
+
+/// The plan of `count(f)` (see `Db::explain`).
+pub async fn count_plan(db: &Db, f: &Filter) -> Result<Vec<String>, sqlx::Error> {
+    let (sql, args) = count_query(f);
+    db.explain(&sql, &args).await
+}
+
+fn count_query(f: &Filter) -> (String, Vec<Arg>) {
     // The counters key a missing delivery status as '', which `= ''` on the log never matches.
     let counters_serve = f.recipient.is_none()
         && f.ticket.is_none()
@@ -477,16 +476,18 @@ pub async fn count(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
         && f.is_read.is_none()
         && f.delivery_status.as_deref() != Some("");
     if counters_serve {
-        return counted(db, f).await;
+        return counted_query(f);
     }
     let (clause, args) = filter_sql(f);
-    let sql = format!("SELECT COUNT(*) FROM notification_log n {clause}");
-    on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
+    (
+        format!("SELECT COUNT(*) FROM notification_log n {clause}"),
+        args,
+    )
 }
 
 /// `count` from the counters: the sum of the slots matching the channel, status and delivery
 /// status of `f` (a counter's delivery status is '' where the row has none).
-async fn counted(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
+fn counted_query(f: &Filter) -> (String, Vec<Arg>) {
     let mut args = Vec::new();
     let mut where_ = vec!["1 = 1".to_string()];
     for (column, value) in [
@@ -503,7 +504,7 @@ async fn counted(db: &Db, f: &Filter) -> Result<i64, sqlx::Error> {
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM notification_counts WHERE {}",
         where_.join(" AND ")
     );
-    on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_one(p).await)
+    (sql, args)
 }
 
 /// One page of the log, newest first: the rows are read in index order and the reading stops
@@ -531,6 +532,24 @@ async fn select(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<NotificationRow>, sqlx::Error> {
+    let (sql, args) = select_query(f, offset, limit);
+    on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
+}
+
+/// The plan of one page of `list(f)` (see `Db::explain`).
+pub async fn list_plan(
+    db: &Db,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let (sql, args) = select_query(f, offset, limit);
+    db.explain(&sql, &args).await
+}
+
+/// The page's query. `LEFT JOIN` (every row has its recipient) keeps the log the outer loop:
+/// without statistics SQLite otherwise walked the users and sorted all their rows.
+fn select_query(f: &Filter, offset: i64, limit: i64) -> (String, Vec<Arg>) {
     let (clause, mut args) = filter_sql(f);
     args.push(Arg::I64(limit));
     args.push(Arg::I64(offset));
@@ -539,12 +558,12 @@ async fn select(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
          n.error_code, n.attempts, u.username, u.first_name, u.last_name \
-         FROM notification_log n JOIN users u ON u.id = n.recipient_id {clause} \
+         FROM notification_log n LEFT JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,
         n
     );
-    on_db!(db, p => bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
+    (sql, args)
 }
 
 pub async fn get(db: &Db, f: &Filter) -> Result<Option<NotificationRow>, sqlx::Error> {

@@ -164,6 +164,7 @@ pub use crate::{bind_args, on_db, on_tx, on_write};
 pub enum Arg {
     I64(i64),
     Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
 }
 
 /// Binds `args` in order on either driver's query.
@@ -175,6 +176,7 @@ macro_rules! bind_args {
             q = match a {
                 $crate::db::Arg::I64(v) => q.bind(*v),
                 $crate::db::Arg::Text(s) => q.bind(s.clone()),
+                $crate::db::Arg::Time(t) => q.bind(*t),
             };
         }
         q
@@ -347,6 +349,27 @@ impl Db {
         match self {
             Db::Postgres(p) => Writer::Postgres(p),
             Db::Sqlite(_, w) => Writer::Sqlite(&w.pool, w.turn.clone().lock_owned().await),
+        }
+    }
+
+    /// The plan of `sql` with `args` bound (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on
+    /// PostgreSQL), one line per step: tests and the benchmark check which indexes a query
+    /// reads.
+    pub async fn explain(&self, sql: &str, args: &[Arg]) -> Result<Vec<String>, sqlx::Error> {
+        match self {
+            Db::Postgres(p) => {
+                let explain = format!("EXPLAIN {sql}");
+                bind_args!(sqlx::query_scalar(&explain), args)
+                    .fetch_all(p)
+                    .await
+            }
+            Db::Sqlite(p, _) => {
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let rows: Vec<(i64, i64, i64, String)> = bind_args!(sqlx::query_as(&explain), args)
+                    .fetch_all(p)
+                    .await?;
+                Ok(rows.into_iter().map(|r| r.3).collect())
+            }
         }
     }
 

@@ -1,9 +1,14 @@
 //! Notifications as their users and admins handle them: reading the in-app bell, marking rows
 //! read, the delivery counts, re-queuing failed deliveries (the worker is woken at once), and
-//! recording the delivery statuses the providers call back with.
+//! recording the delivery statuses the providers call back with, and pruning old history.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use crate::auth::AuthUser;
 use crate::db::notifications::{self as store, CallbackOutcome, Filter, NotificationRow};
+use crate::db::{retention, Db};
 use crate::domain::datetime::now;
 use crate::error::{Error, Result};
 use crate::state::AppState;
@@ -186,4 +191,76 @@ pub async fn record_delivery_status(
         ),
     }
     Ok(())
+}
+
+/// What a prune of the log's history deleted (or, in a dry run, would delete).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// Rows created before this went (finished rows of closed tickets or of none).
+    pub cutoff: DateTime<Utc>,
+    pub dry_run: bool,
+    /// Rows per channel, channels without any left out.
+    pub by_channel: Vec<(&'static str, u64)>,
+}
+
+impl Pruned {
+    pub fn total(&self) -> u64 {
+        self.by_channel.iter().map(|c| c.1).sum()
+    }
+}
+
+/// Deletes the log's finished history older than `older_than` (a dry run only counts it):
+/// SENT and FAILED rows of CLOSED tickets or of none, never PENDING rows and never rows of an
+/// open ticket. The deletes run in batches of `retention::BATCH` rows, each a statement of its
+/// own (on SQLite a short writer turn, other writers taking theirs in between), and the
+/// counters stay exact (their triggers run in each batch's transaction).
+pub async fn prune_history(db: &Db, older_than: Duration, dry_run: bool) -> Result<Pruned> {
+    let older_than = chrono::Duration::from_std(older_than)
+        .map_err(|_| Error::Invalid("The retention is too long".into()))?;
+    let cutoff = now()
+        .checked_sub_signed(older_than)
+        .ok_or_else(|| Error::Invalid("The retention is too long".into()))?;
+    let mut by_channel = Vec::new();
+    for channel in retention::CHANNELS {
+        let n = if dry_run {
+            retention::count_prunable(db, channel, cutoff).await? as u64
+        } else {
+            let mut deleted = 0;
+            let mut from = None;
+            loop {
+                let (n, last) =
+                    retention::delete_batch(db, channel, cutoff, from, retention::BATCH).await?;
+                deleted += n;
+                if n < retention::BATCH as u64 {
+                    break;
+                }
+                from = last;
+                tokio::task::yield_now().await;
+            }
+            deleted
+        };
+        if n > 0 {
+            by_channel.push((channel, n));
+        }
+    }
+    Ok(Pruned {
+        cutoff,
+        dry_run,
+        by_channel,
+    })
+}
+
+/// One pass of the retention job (`NOTIFY_LOG_RETENTION`): prunes what is older than `keep`,
+/// unless another replica is doing it (PostgreSQL advisory lock), which returns `None`.
+pub async fn retention_pass(db: &Db, keep: Duration) -> Result<Option<Pruned>> {
+    let Some(turn) = retention::JobLock::try_take(db).await? else {
+        return Ok(None);
+    };
+    let pruned = prune_history(db, keep, false).await;
+    turn.release().await;
+    let pruned = pruned?;
+    if pruned.total() > 0 {
+        tracing::info!(deleted = pruned.total(), cutoff = %pruned.cutoff, "notification history pruned");
+    }
+    Ok(Some(pruned))
 }

@@ -13,6 +13,7 @@ mod meta;
 mod migrations;
 mod notification_counts;
 mod notification_prefs;
+mod notification_retention;
 mod openapi;
 mod plumbing;
 mod profiles;
