@@ -4,6 +4,7 @@ pub mod assign;
 pub mod datetime;
 pub mod id;
 pub mod phone;
+pub mod preferences;
 pub mod ticket;
 pub mod user;
 pub mod workflow;
