@@ -7,6 +7,7 @@ pub mod import;
 pub mod listen;
 pub mod notifications;
 pub mod pool;
+pub mod preferences;
 pub mod retention;
 pub mod ticket_list;
 pub mod tickets;

@@ -6,7 +6,8 @@ use sqlx::FromRow;
 
 use crate::domain::delivery;
 
-use super::pool::{bind_args, on_db, on_tx, on_write, placeholders_from, Arg, Db, Tx};
+use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, placeholders_from, Arg, Db, Tx};
+pub use crate::domain::preferences::Hold;
 
 /// A row to enqueue with a workflow step.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub struct NewNotification {
     /// being stored.
     pub status: &'static str,
     pub event: &'static str,
+    /// For a PENDING row due inside the recipient's quiet hours: sent no earlier than their
+    /// end, with the reason shown in the log's `error_message` meanwhile.
+    pub hold: Option<Hold>,
 }
 
 pub use super::listen::WAKE_CHANNEL;
@@ -37,7 +41,7 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     /// Parameters per row; the ticket, the step and the time are shared ($1, $2, $3).
-    const PER_ROW: usize = 9;
+    const PER_ROW: usize = 10;
     /// Rows per statement: far below either engine's limit on parameters.
     const CHUNK: usize = 500;
     let mut added = 0;
@@ -46,7 +50,7 @@ pub async fn enqueue(
             .map(|i| {
                 let p = |k: usize| format!("${}", 4 + i * PER_ROW + k);
                 format!(
-                    "($1, {}, {}, {}, {}, {}, {}, {}, $2, {}, $3, $3, {}, FALSE, 0)",
+                    "($1, {}, {}, {}, {}, {}, {}, {}, $2, {}, $3, $3, {}, {}, FALSE, 0)",
                     p(0),
                     p(1),
                     p(2),
@@ -55,13 +59,14 @@ pub async fn enqueue(
                     p(5),
                     p(6),
                     p(7),
-                    p(8)
+                    p(8),
+                    p(9)
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO notification_log (ticket_id, recipient_id, notification_type, subject, message, status, \
-             template_variables, event, step, sent_at, created_at, updated_at, next_attempt_at, is_read, attempts) \
+             template_variables, event, step, sent_at, created_at, updated_at, next_attempt_at, error_message, is_read, attempts) \
              VALUES {} ON CONFLICT (ticket_id, event, recipient_id, notification_type, step) DO NOTHING",
             values.join(", ")
         );
@@ -69,9 +74,10 @@ pub async fn enqueue(
             let mut q = sqlx::query(&sql).bind(ticket_id).bind(step).bind(now);
             for r in chunk {
                 let sent_at = (r.status == "SENT").then_some(now);
-                let next_attempt = (r.status == "PENDING").then_some(now);
+                let next_attempt = (r.status == "PENDING").then(|| r.hold.as_ref().map_or(now, |h| h.until));
+                let held_because = r.hold.as_ref().map(|h| h.reason.as_str());
                 q = q.bind(r.recipient_id).bind(r.notification_type).bind(&r.subject).bind(&r.message)
-                    .bind(r.status).bind(&r.variables).bind(r.event).bind(sent_at).bind(next_attempt);
+                    .bind(r.status).bind(&r.variables).bind(r.event).bind(sent_at).bind(next_attempt).bind(held_because);
             }
             q.execute(&mut *c).await.map(|x| x.rows_affected())
         })?;
@@ -103,6 +109,11 @@ pub struct Claimed {
     /// When an earlier attempt began that recorded no outcome (a crash, or an answer that left
     /// it unknown whether the provider took the message): look it up before sending again.
     pub unresolved_since: Option<DateTime<Utc>>,
+    /// The recipient's time zone and quiet hours (`notification_settings`), checked again at
+    /// claim time: a retry may fall inside them.
+    pub time_zone: Option<String>,
+    pub quiet_start: Option<i32>,
+    pub quiet_end: Option<i32>,
 }
 
 /// The due rows, oldest first: on PostgreSQL the rows to lease (locked, skipping those another
@@ -175,9 +186,11 @@ pub async fn claim_due(
     let sql = format!(
         "SELECT n.id, n.recipient_id, n.ticket_id, n.message, n.template_variables, n.event, n.attempts, u.username, \
          p.whatsapp_number, u.is_active, n.first_attempt_at, \
-         CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since \
+         CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since, \
+         s.time_zone, s.quiet_start, s.quiet_end \
          FROM notification_log n JOIN users u ON u.id = n.recipient_id \
-         JOIN user_profiles p ON p.user_id = u.id WHERE n.id IN ({}) ORDER BY n.next_attempt_at, n.id",
+         JOIN user_profiles p ON p.user_id = u.id LEFT JOIN notification_settings s ON s.user_id = u.id \
+         WHERE n.id IN ({}) ORDER BY n.next_attempt_at, n.id",
         placeholders_from(2, ids.len())
     );
     let args: Vec<Arg> = ids.into_iter().map(Arg::I64).collect();
@@ -230,6 +243,27 @@ pub async fn mark_retry(
                        provider = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
         .bind(unresolved).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// A claimed row due inside its recipient's quiet hours: back in the queue, unleased, until
+/// they end, saying why (no attempt is counted).
+pub async fn mark_held(
+    db: &Db,
+    id: i64,
+    hold: &Hold,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    // `now` is the claim's time: the claim's own marks (attempt started, first attempt) are taken
+    // back, as `release` does, since nothing was sent; an earlier attempt's mark stays.
+    const SQL: &str = "UPDATE notification_log SET next_attempt_at = $1, lease_until = NULL, error_message = $2, \
+                       updated_at = $3, \
+                       attempt_started_at = CASE WHEN attempt_started_at >= $5 THEN NULL ELSE attempt_started_at END, \
+                       first_attempt_at = CASE WHEN first_attempt_at >= $5 THEN NULL ELSE first_attempt_at END \
+                       WHERE id = $4 AND status = 'PENDING'";
+    let claimed_at = now.trunc_subsecs(6);
+    let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(hold.until).bind(&hold.reason).bind(now).bind(id).bind(claimed_at)
+        .execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 

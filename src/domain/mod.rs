@@ -5,6 +5,7 @@ pub mod datetime;
 pub mod delivery;
 pub mod id;
 pub mod phone;
+pub mod preferences;
 pub mod ticket;
 pub mod user;
 pub mod workflow;

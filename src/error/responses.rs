@@ -135,3 +135,18 @@ pub struct TooBusy(pub Detail);
 #[derive(ToResponse)]
 #[response(description = "`file_data` is not a boolean", example = json!({"file_data": ["Must be a valid boolean."]}))]
 pub struct BadFileData(pub FieldErrors);
+
+/// 400 from the notification preferences' PUT: every bad field, nested as the body is, or a body
+/// that does not parse.
+#[derive(ToResponse)]
+#[response(
+    description = "Field errors, nested as the body is: an unknown event or channel, a value that is not a boolean, `SYSTEM` turned off, a time zone that is not an IANA name, a time that is not `HH:MM`, or quiet hours ending when they start",
+    examples(
+        ("unknown_event" = (value = json!({"events": {"ticket_burnt": ["\"ticket_burnt\" is not a valid event."]}}))),
+        ("system_off" = (value = json!({"events": {"ticket_created": {"SYSTEM": ["In-app (SYSTEM) notifications cannot be turned off."]}}}))),
+        ("bad_zone" = (value = json!({"time_zone": ["A valid timezone is required."]}))),
+        ("bad_time" = (value = json!({"quiet_hours": {"start": ["Time has wrong format. Use one of these formats instead: hh:mm."]}}))),
+        ("malformed" = (value = json!({"detail": "JSON parse error - EOF while parsing a value at line 1 column 10"}))),
+    ),
+)]
+pub struct BadPreferences(pub DetailOrFieldErrors);

@@ -66,18 +66,23 @@ impl PartialSchema for FieldErrors {
     fn schema() -> RefOr<Schema> {
         use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
         let messages = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .additional_properties(Some(Schema::OneOf(
+        let keyed = |inner: Schema| {
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .additional_properties(Some(inner))
+        };
+        let messages_or_keyed = |inner: Schema| {
+            Schema::OneOf(
                 OneOfBuilder::new()
                     .item(messages())
-                    .item(
-                        ObjectBuilder::new()
-                            .schema_type(Type::Object)
-                            .additional_properties(Some(messages())),
-                    )
+                    .item(keyed(inner))
                     .build(),
-            )))
+            )
+        };
+        // Two levels of keys at most: a dict of dicts (`{"events": {"ticket_created":
+        // {"SYSTEM": [...]}}}`, the notification preferences) is the deepest body.
+        let innermost = Schema::Array(messages().build());
+        keyed(messages_or_keyed(messages_or_keyed(innermost)))
             .description(Some("Field errors: `{\"<field>\": [\"<message>\", ...], ...}`."))
             .examples([json!({"title": ["This field is required."], "description": ["This field is required."]})])
             .into()

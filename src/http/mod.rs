@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod notifications;
 pub mod openapi;
 pub mod pagination;
+pub mod preferences;
 pub mod profiles;
 pub mod realtime;
 pub mod tickets;
@@ -49,11 +50,19 @@ pub fn api_router(_config: &crate::config::Config) -> Router<AppState> {
         )
         .route("/api/users/{id}/activate/", post(users::activate))
         .route("/api/users/{id}/deactivate/", post(users::deactivate))
+        .route(
+            "/api/users/{id}/notifications/",
+            get(preferences::retrieve_user).put(preferences::update_user),
+        )
         .route("/api/profiles/", get(profiles::list))
         .route("/api/profiles/{id}/", get(profiles::retrieve))
         .route(
             "/api/profile/update/",
             put(profiles::update_self).patch(profiles::partial_update_self),
+        )
+        .route(
+            "/api/profile/notifications/",
+            get(preferences::retrieve_own).put(preferences::update_own),
         )
         .merge(ticket_routes())
         .route("/api/notifications/", get(notifications::list))

@@ -30,6 +30,16 @@ pub struct People {
     pub developers: Vec<Recipient>,
 }
 
+impl People {
+    /// The creator, the admins and the developers (someone may appear twice).
+    pub fn everyone(&self) -> impl Iterator<Item = &Recipient> {
+        self.creator
+            .iter()
+            .chain(&self.admins)
+            .chain(&self.developers)
+    }
+}
+
 pub const WHATSAPP_SUBJECT: &str = "WhatsApp Notification";
 
 struct Planner<'a> {
@@ -67,6 +77,7 @@ impl Planner<'_> {
                 variables: serde_json::to_string(&text.variables).ok(),
                 status: "PENDING",
                 event: self.event,
+                hold: None,
             });
         }
     }
@@ -91,6 +102,7 @@ impl Planner<'_> {
                 variables: None,
                 status: "SENT",
                 event: self.event,
+                hold: None,
             });
         }
     }

@@ -2,6 +2,7 @@
 //! the step's transaction, then delivered by the `worker` through a `provider`.
 
 pub mod events;
+pub mod preferences;
 pub mod provider;
 pub mod push;
 pub mod reconcile;
@@ -75,6 +76,9 @@ pub struct Planned {
 pub struct PlannedCreate {
     facts: TicketFacts,
     people: People,
+    /// The recipients' preferences, and when the step happened (for quiet hours).
+    preferences: std::collections::HashMap<i64, crate::domain::preferences::Preferences>,
+    at: chrono::DateTime<chrono::Utc>,
     events: Vec<crate::domain::workflow::Event>,
     snapshot: push::TicketSnapshot,
 }
@@ -86,10 +90,13 @@ impl PlannedCreate {
             id,
             ..self.facts.clone()
         };
-        self.events
+        let mut rows = self
+            .events
             .iter()
             .flat_map(|e| events::plan(templates, e, &facts, &self.people))
-            .collect()
+            .collect();
+        preferences::apply_loaded(&mut rows, &self.preferences, self.at);
+        rows
     }
 
     /// What the committed creation enqueued.
@@ -111,6 +118,23 @@ fn names_of(people: &People, ids: &[i64]) -> Vec<String> {
         .filter(|d| ids.contains(&d.id))
         .map(|d| d.name.clone())
         .collect()
+}
+
+/// The rows the transition's events write, after the recipients' preferences (one query).
+async fn planned_rows(
+    db: &Db,
+    templates: &Templates,
+    tr: &Transition,
+    facts: &TicketFacts,
+    people: &People,
+) -> Result<Vec<NewNotification>> {
+    let mut rows: Vec<NewNotification> = tr
+        .events
+        .iter()
+        .flat_map(|e| events::plan(templates, e, facts, people))
+        .collect();
+    preferences::apply(db, &mut rows, tr.at).await?;
+    Ok(rows)
 }
 
 /// The notifications a ticket creation enqueues (rendered once the ticket has its id).
@@ -151,9 +175,14 @@ pub async fn plan_create(
         resolution_due_at: t.resolution_due_at,
         newly_assigned_names: Vec::new(),
     };
+    // Loaded now: the rows are rendered inside the insert's transaction, once the id is known.
+    let recipients: Vec<i64> = people.everyone().map(|r| r.id).collect();
+    let preferences = crate::db::preferences::load(db, &recipients).await?;
     Ok(PlannedCreate {
         facts,
         people,
+        preferences,
+        at: tr.at,
         events: tr.events.clone(),
         snapshot,
     })
@@ -222,11 +251,7 @@ pub async fn plan_step(
         resolution_due_at: after.resolution_due_at,
         newly_assigned_names: names_of(&people, newly),
     };
-    let rows = tr
-        .events
-        .iter()
-        .flat_map(|e| events::plan(templates, e, &facts, &people))
-        .collect();
+    let rows = planned_rows(db, templates, tr, &facts, &people).await?;
     Ok(Planned {
         rows,
         events: tr.events.clone(),

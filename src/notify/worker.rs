@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::config::WorkerConfig;
 use crate::db::notifications::{self as store, Claimed};
 use crate::db::{Db, DbError};
+use crate::notify::preferences::hold_claimed;
 use crate::notify::provider::{diagnose, Outgoing, Provider, Receipt, SendError};
 
 /// What the worker has done, for health checks and metrics.
@@ -202,7 +203,8 @@ impl Worker {
     }
 
     /// Claims the rows due now and delivers them (under the same concurrency and rate caps as
-    /// the loop); returns how many it claimed once every outcome is recorded. Tests drive
+    /// the loop); returns how many it sent or failed (not those held for quiet hours) once every
+    /// outcome is recorded. Tests drive
     /// delivery with it instead of waiting for the background loop.
     pub async fn deliver_due(self: &Arc<Self>) -> Result<usize, DbError> {
         self.deliver_due_at(Utc::now()).await
@@ -220,11 +222,23 @@ impl Worker {
         Ok(claimed)
     }
 
-    /// Leases up to `claim_limit` rows due at `now`.
+    /// Leases up to `claim_limit` rows due at `now`; those inside their recipient's quiet
+    /// hours go back to the queue until the hours end instead of being sent.
     async fn claim(&self, now: DateTime<Utc>) -> Result<Vec<Claimed>, DbError> {
         let lease =
             chrono::Duration::from_std(self.config.lease).unwrap_or(chrono::Duration::seconds(60));
-        store::claim_due(&self.db, now, now + lease, claim_limit(&self.config)).await
+        let batch = store::claim_due(&self.db, now, now + lease, claim_limit(&self.config)).await?;
+        let mut ready = Vec::with_capacity(batch.len());
+        for row in batch {
+            match hold_claimed(&row, now) {
+                Some(hold) => {
+                    tracing::info!(notification_id = row.id, until = %hold.until, "{}", hold.reason);
+                    self.record(store::mark_held(&self.db, row.id, &hold, now).await);
+                }
+                None => ready.push(row),
+            }
+        }
+        Ok(ready)
     }
 
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {

@@ -7,6 +7,7 @@ pub mod import;
 pub mod login;
 pub mod notifications;
 pub mod preview;
+pub mod preferences;
 pub mod realtime;
 pub mod tickets;
 pub mod users;

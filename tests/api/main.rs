@@ -12,6 +12,7 @@ mod inputs;
 mod meta;
 mod migrations;
 mod notification_counts;
+mod notification_prefs;
 mod notification_retention;
 mod openapi;
 mod plumbing;

@@ -555,6 +555,7 @@ async fn a_repeated_request_does_not_notify_twice(engine: Engine) {
         variables: None,
         status: "SENT",
         event: "ticket_opened",
+        hold: None,
     }];
     let mut tx = app.db.begin().await.unwrap();
     let added = incident::db::notifications::enqueue(&mut tx, id, 1, &rows, chrono::Utc::now())

@@ -134,10 +134,11 @@ pub struct Message {
 // Reusable responses (`components.responses`), defined beside the errors they document.
 
 pub use crate::error::responses::{
-    AttachmentNotFound, BadFileData, CannotApprove, CannotStart, InvalidFilter, InvalidPage,
-    MalformedBody, NotAdmin, NotAssignedToFinish, NotAssignedToStart, NotNew, NotificationNotFound,
-    PayloadTooLarge, RequestTimeout, ServerError, TicketEditConflict, TicketKeptChanging,
-    TicketNotFound, TicketNotVisible, TooBusy, Unauthorized, UnsupportedMediaType, UserNotFound,
+    AttachmentNotFound, BadFileData, BadPreferences, CannotApprove, CannotStart, InvalidFilter,
+    InvalidPage, MalformedBody, NotAdmin, NotAssignedToFinish, NotAssignedToStart, NotNew,
+    NotificationNotFound, PayloadTooLarge, RequestTimeout, ServerError, TicketEditConflict,
+    TicketKeptChanging, TicketNotFound, TicketNotVisible, TooBusy, Unauthorized,
+    UnsupportedMediaType, UserNotFound,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::Error;
 use crate::http::tickets::{self, actions, attachments};
-use crate::http::{auth, health, notifications, profiles, realtime, users, webhooks};
+use crate::http::{auth, health, notifications, preferences, profiles, realtime, users, webhooks};
 use crate::state::AppState;
 use components::*;
 
@@ -218,6 +218,8 @@ route is `405` (after authentication).";
         users::activate, users::deactivate,
         profiles::list, profiles::retrieve,
         profiles::update_self, profiles::partial_update_self,
+        preferences::retrieve_own, preferences::update_own,
+        preferences::retrieve_user, preferences::update_user,
         notifications::list, notifications::unread_count, notifications::unread,
         notifications::mark_all_as_read, notifications::stats, notifications::preview, realtime::stream, realtime::websocket,
         notifications::retry_failed, notifications::retrieve,
@@ -233,7 +235,7 @@ route is `405` (after authentication).";
         responses(
             Unauthorized, MalformedBody, PayloadTooLarge, UnsupportedMediaType, RequestTimeout, ServerError,
             NotAdmin, InvalidPage, InvalidFilter,
-            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy, BadFileData,
+            TicketNotFound, TicketNotVisible, TicketKeptChanging, TicketEditConflict, AttachmentNotFound, TooBusy, BadFileData, BadPreferences,
             UserNotFound, NotificationNotFound,
             NotNew, CannotStart, NotAssignedToStart, NotAssignedToFinish, CannotApprove,
         ),
