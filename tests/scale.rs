@@ -212,16 +212,18 @@ const TICKET_FILL: [&str; 5] = [
 ];
 const TICKETS: i64 = 30_000;
 
-/// The list queries whose plans must read an index: (what, scope, filter, offset, the index the
+/// One list query whose plan must read an index: (what, scope, filter, offset, the index the
 /// page reads, the index the count reads if it is not the counters).
-fn list_cases() -> Vec<(
+type ListCase = (
     &'static str,
     Scope,
     ListFilter,
     i64,
     &'static [&'static str],
     Option<&'static str>,
-)> {
+);
+
+fn list_cases() -> Vec<ListCase> {
     let filter = |f: fn(&mut ListFilter)| {
         let mut l = ListFilter::default();
         f(&mut l);

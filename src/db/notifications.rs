@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use crate::domain::delivery;
 
-use super::pool::{bind_args, on_db, on_tx, on_write, placeholders, placeholders_from, Arg, Db, Tx};
+use super::pool::{bind_args, on_db, on_tx, on_write, placeholders_from, Arg, Db, Tx};
 pub use crate::domain::preferences::Hold;
 
 /// A row to enqueue with a workflow step.

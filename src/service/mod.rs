@@ -6,8 +6,8 @@
 pub mod import;
 pub mod login;
 pub mod notifications;
-pub mod preview;
 pub mod preferences;
+pub mod preview;
 pub mod realtime;
 pub mod tickets;
 pub mod users;

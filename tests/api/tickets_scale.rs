@@ -259,7 +259,8 @@ async fn pages_in_every_ordering_follow_the_full_order(app: TestApp) {
         }
         rows.push((id, priority, status));
     }
-    let orderings: [(&str, Box<dyn Fn(&(i64, &str, &str)) -> (i64, i64)>); 6] = [
+    type SortKey = Box<dyn Fn(&(i64, &str, &str)) -> (i64, i64)>;
+    let orderings: [(&str, SortKey); 6] = [
         ("", Box::new(|r| (0, -r.0))),
         ("ordering=created_at", Box::new(|r| (0, r.0))),
         (
