@@ -80,7 +80,8 @@ fn shell(dir: &Path, script: &str, port: u16) -> Command {
 /// nobody reads would fill and stop the server).
 fn stop(mut server: Child, log: &Path) -> String {
     let _ = Command::new("kill")
-        .args(["-TERM", &format!("-{}", server.id())])
+        // `--`: procps' kill reads `-TERM -PID` as two signal options and signals nothing.
+        .args(["-s", "TERM", "--", &format!("-{}", server.id())])
         .status();
     let _ = server.wait();
     let mut text = String::new();

@@ -293,17 +293,6 @@ impl NotificationPreview {
 
 const TYPES: [&str; 3] = ["EMAIL", "WHATSAPP", "SYSTEM"];
 const STATUSES: [&str; 3] = ["PENDING", "SENT", "FAILED"];
-const DELIVERY: [&str; 9] = [
-    "accepted",
-    "scheduled",
-    "queued",
-    "sending",
-    "sent",
-    "delivered",
-    "read",
-    "undelivered",
-    "failed",
-];
 
 fn choice(page: &PageRequest, name: &str, choices: &[&str], upper: bool) -> Result<Option<String>> {
     match page.param(name).map(str::trim).filter(|v| !v.is_empty()) {
@@ -354,7 +343,12 @@ fn filter(user: &AuthUser, page: &PageRequest) -> Result<Filter> {
             .map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes")),
         ticket: integer(page, "ticket")?,
         status: choice(page, "status", &STATUSES, true)?,
-        delivery_status: choice(page, "delivery_status", &DELIVERY, false)?,
+        delivery_status: choice(
+            page,
+            "delivery_status",
+            &crate::domain::delivery::STATUSES,
+            false,
+        )?,
         id: None,
     })
 }

@@ -107,8 +107,10 @@ impl RequestBuilder {
     pub async fn send(self) -> reqwest::Result<reqwest::Response> {
         let (client, request) = self.inner.build_split();
         let request = request?;
-        let (method, path) = (request.method().clone(), request.url().path().to_string());
+        let method = request.method().clone();
         let resp = client.execute(request).await?;
+        // After a followed redirect the answer is the final address's: check it against that.
+        let path = resp.url().path().to_string();
         let status = resp.status();
         let headers = resp.headers().clone();
         let content_type = headers

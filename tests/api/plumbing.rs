@@ -180,7 +180,6 @@ async fn unknown_routes_answer_json_404(app: TestApp) {
         "/api/users/1/nothing/",
         "/api/tickets/1/set_sla/",
         "/nothing",
-        "/",
     ] {
         for auth in [None, Some(token.as_str())] {
             let mut req = app.client.get(app.url(path));
