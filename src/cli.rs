@@ -258,6 +258,12 @@ async fn startup_warnings(state: &AppState, key: &KeySource) {
         }
         Err(e) => tracing::warn!(error = %e, "cannot list admins"),
     }
+    // A channel left broken by an earlier run: the next successful send closes its incident.
+    if let Ok(open) = db::channel_incidents::open_incidents(&state.db).await {
+        for (name, text) in crate::notify::channel_health::described(&open) {
+            tracing::warn!("{name}: {text}");
+        }
+    }
 }
 
 pub async fn serve(mut config: Config) -> Result<(), Failure> {

@@ -2,6 +2,7 @@
 //! written once (`$N` placeholders work on both drivers). Only this module knows SQL.
 
 pub mod blob;
+pub mod channel_incidents;
 pub mod django;
 pub mod import;
 pub mod listen;

@@ -32,11 +32,12 @@ pub use super::listen::WAKE_CHANNEL;
 
 /// Inserts the rows of one step; a unique key on (ticket, event, recipient, channel, step)
 /// makes a repeated step insert nothing twice. Returns how many rows were new. The rows go in
-/// one multi-row INSERT (in chunks), not one round trip each.
+/// one multi-row INSERT (in chunks), not one round trip each. Rows about no ticket (a channel
+/// health alert: `ticket_id` and `step` `None`) are not deduplicated by that key.
 pub async fn enqueue(
     tx: &mut Tx,
-    ticket_id: i64,
-    step: i64,
+    ticket_id: Option<i64>,
+    step: Option<i64>,
     rows: &[NewNotification],
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {

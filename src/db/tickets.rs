@@ -350,7 +350,7 @@ pub async fn create(
         .bind(t.estimated_resolution_time).bind(now)
         .fetch_one(&mut *c).await)?;
     let rows = notifications(id);
-    enqueue(&mut tx, id, 0, &rows, now).await?;
+    enqueue(&mut tx, Some(id), Some(0), &rows, now).await?;
     tx.commit().await?;
     Ok((id, rows))
 }
@@ -497,7 +497,14 @@ pub async fn commit_step(
     if let Some(h) = &transition.history {
         insert_history(&mut tx, ticket.id, actor, h, now).await?;
     }
-    enqueue(&mut tx, ticket.id, ticket.version + 1, notifications, now).await?;
+    enqueue(
+        &mut tx,
+        Some(ticket.id),
+        Some(ticket.version + 1),
+        notifications,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Delivery rules shared by every path that learns how a message went: the order of the
 //! providers' delivery statuses (callbacks, reconciliation) and the guide's table of provider
-//! error codes (a refusal answered at once, or a failure reported later by a callback).
+//! error codes (a refusal answered at once, or a failure reported later by a callback), and which
+//! of those codes break the channel itself, for every message, until an admin fixes it.
 
 /// Every delivery status a provider reports (Twilio's `MessageStatus`; Meta's are a subset).
 pub const STATUSES: [&str; 9] = [
@@ -86,6 +87,10 @@ pub fn guide(code: &str) -> Option<&'static str> {
         "21408" => "This destination country is not enabled. Enable it in the Twilio Console under Messaging → Settings → Geo permissions.",
         "21608" => "Trial accounts can only send to verified numbers. Verify the number in the Twilio Console or upgrade the account.",
         "63007" => "The From number is not a WhatsApp sender on this account. Check TWILIO_WHATSAPP_FROM (the sandbox is whatsapp:+14155238886).",
+        "21212" => "The From number is not a valid number of this account. Check TWILIO_WHATSAPP_FROM (whatsapp:+ then the number in international format).",
+        "20005" | "30002" => "The provider account is suspended or not active. Check its status and billing in the Twilio Console; sending resumes once the account is active again.",
+        "63038" => "The account reached its daily message limit. Sending resumes when the limit resets (or once the provider raises it); then retry the failed rows.",
+        "63027" | "63028" => "The message template was refused: it does not exist for this language, or its variables do not match it. Check TWILIO_CONTENT_SIDS and the template's approval and variables in the Twilio Console.",
         "30003" => "The recipient's phone is unreachable (switched off or without signal). Retry the failed rows later.",
         "30005" => "The destination number is unknown or no longer in service. Check the user's WhatsApp number.",
         "30006" => "The destination is a landline or its carrier cannot be reached. Ask the user for a mobile WhatsApp number.",
@@ -93,6 +98,73 @@ pub fn guide(code: &str) -> Option<&'static str> {
         "30008" => "The provider reported an unknown delivery error. Retry the failed rows; if it persists, contact the provider's support with the message id.",
         _ => return None,
     })
+}
+
+/// A failure that breaks the channel for every message until an admin fixes it (unlike a bad
+/// recipient number, which concerns one user): what the channel health incident says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelFault {
+    /// A short name, the same for every code of the kind: the incident's cause and the
+    /// metrics' `cause` label (`auth`, `sender`, `account`, `daily_limit`, `template`).
+    pub cause: &'static str,
+    /// What is wrong, for the admins' alert (the fix is the code's [`guide`] text).
+    pub summary: &'static str,
+}
+
+/// Every admin-fixable code, by kind: the one table [`channel_fault`] reads (Twilio's codes, the
+/// Meta Cloud API's for credentials, and `http_401`, a 401 without a code). A code absent here
+/// concerns one message or one recipient (21211 a bad number, 63016 the 24-hour window) or
+/// passes by itself (rate limits).
+const CHANNEL_FAULTS: [(&[&str], ChannelFault); 5] = [
+    (
+        &["20003", "http_401", "190", "104"],
+        ChannelFault {
+            cause: "auth",
+            summary: "The WhatsApp provider refuses our credentials",
+        },
+    ),
+    (
+        &["21212", "63007"],
+        ChannelFault {
+            cause: "sender",
+            summary: "The WhatsApp sender (From number) is not valid for this account",
+        },
+    ),
+    (
+        &["20005", "30002"],
+        ChannelFault {
+            cause: "account",
+            summary: "The WhatsApp provider account is suspended or not active",
+        },
+    ),
+    (
+        &["63038"],
+        ChannelFault {
+            cause: "daily_limit",
+            summary: "The WhatsApp account reached its daily message limit",
+        },
+    ),
+    (
+        &["63027", "63028"],
+        ChannelFault {
+            cause: "template",
+            summary: "WhatsApp refuses the message template",
+        },
+    ),
+];
+
+/// The channel fault a provider error code means, or `None` when the code concerns one message
+/// or recipient (or is unknown).
+pub fn channel_fault(code: &str) -> Option<ChannelFault> {
+    CHANNEL_FAULTS
+        .iter()
+        .find(|(codes, _)| codes.contains(&code))
+        .map(|(_, fault)| *fault)
+}
+
+/// Every cause [`channel_fault`] can give, in the table's order (the metrics show each).
+pub fn channel_fault_causes() -> impl Iterator<Item = &'static str> {
+    CHANNEL_FAULTS.iter().map(|(_, fault)| fault.cause)
 }
 
 /// The row's error message for a failure a provider reported after accepting the message.
@@ -158,6 +230,54 @@ mod tests {
         assert!(moves_forward(Some("sent"), "failed"));
         assert!(!moves_forward(Some("failed"), "delivered"));
         assert!(moves_forward(None, "read"));
+    }
+
+    #[test]
+    fn only_codes_that_break_the_whole_channel_are_admin_fixable() {
+        let cause = |code: &str| channel_fault(code).map(|f| f.cause);
+        for (code, expected) in [
+            ("20003", Some("auth")),
+            ("http_401", Some("auth")),
+            ("190", Some("auth")),
+            ("104", Some("auth")),
+            ("21212", Some("sender")),
+            ("63007", Some("sender")),
+            ("20005", Some("account")),
+            ("30002", Some("account")),
+            ("63038", Some("daily_limit")),
+            ("63027", Some("template")),
+            ("63028", Some("template")),
+            // One recipient's or one message's problem, or one that passes by itself.
+            ("21211", None),
+            ("21614", None),
+            ("63015", None),
+            ("63016", None),
+            ("63024", None),
+            ("21610", None),
+            ("63018", None),
+            ("20429", None),
+            ("30003", None),
+            ("30008", None),
+            ("http_500", None),
+            ("not_configured", None),
+            ("", None),
+        ] {
+            assert_eq!(cause(code), expected, "{code}");
+        }
+        // Every admin-fixable code comes with the guide's fix, and no code is listed twice.
+        let mut seen = std::collections::HashSet::new();
+        for (codes, fault) in CHANNEL_FAULTS {
+            assert!(!fault.summary.is_empty());
+            for code in codes {
+                assert!(guide(code).is_some(), "no fix in the guide for {code}");
+                assert!(seen.insert(*code), "{code} twice");
+            }
+        }
+        let causes: Vec<&str> = channel_fault_causes().collect();
+        assert_eq!(
+            causes,
+            ["auth", "sender", "account", "daily_limit", "template"]
+        );
     }
 
     #[test]

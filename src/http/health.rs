@@ -29,7 +29,8 @@ pub struct Readyz {
     pub provider: String,
     /// What readiness depends on, by name.
     pub checks: BTreeMap<String, String>,
-    /// The delivery worker and the WhatsApp provider: `ok` or what is wrong; never unready.
+    /// The delivery worker and the WhatsApp provider: `ok` or what is wrong; never unready. While a
+    /// channel has an open incident, `<channel>_incident` says since when, why and the fix.
     pub notifications: BTreeMap<String, String>,
 }
 
@@ -59,11 +60,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readyz>)
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let mut notifications = shown(channels(&state));
+    notifications.extend(incidents(&state).await);
     let body = Readyz {
         status: if ready { "ready" } else { "not ready" }.to_string(),
         provider: state.provider.name().to_string(),
         checks: shown(checks),
-        notifications: shown(channels(&state)),
+        notifications,
     };
     (status, Json(body))
 }
@@ -116,6 +119,14 @@ fn channels(state: &AppState) -> BTreeMap<&'static str, Result<(), String>> {
         Ok(())
     };
     BTreeMap::from([("notification_worker", worker), ("whatsapp", whatsapp)])
+}
+
+/// The channels' open incidents (`whatsapp_incident`: since when, why, the fix); nothing when the
+/// database cannot say (readiness reports that under `checks`).
+async fn incidents(state: &AppState) -> Vec<(String, String)> {
+    let open = crate::db::channel_incidents::open_incidents(&state.db).await;
+    open.map(|o| crate::notify::channel_health::described(&o))
+        .unwrap_or_default()
 }
 
 /// `/metrics` on the API port: only to `Authorization: Bearer <METRICS_TOKEN>`, compared in
@@ -181,7 +192,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("notification_channel_healthy", "channel" => name, "provider" => state.provider.name())
             .set(if check.is_ok() { 1.0 } else { 0.0 });
     }
-    let body = crate::telemetry::metrics().render();
+    let mut body = crate::telemetry::metrics().render();
+    match crate::db::channel_incidents::open_incidents(&state.db).await {
+        Ok(open) => body.push_str(&crate::notify::channel_health::metrics_text(
+            &open,
+            chrono::Utc::now(),
+        )),
+        Err(e) => tracing::warn!(error = %e, "cannot read the channel incidents for metrics"),
+    }
     (
         [(
             header::CONTENT_TYPE,

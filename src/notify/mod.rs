@@ -1,6 +1,7 @@
 //! Notifications: workflow events to messages (`events`, `templates`), written to the outbox in
 //! the step's transaction, then delivered by the `worker` through a `provider`.
 
+pub mod channel_health;
 pub mod events;
 pub mod preferences;
 pub mod provider;

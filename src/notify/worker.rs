@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::config::WorkerConfig;
 use crate::db::notifications::{self as store, Claimed};
 use crate::db::{Db, DbError};
+use crate::notify::channel_health::{self, IncidentWatch};
 use crate::notify::preferences::hold_claimed;
 use crate::notify::provider::{diagnose, Outgoing, Provider, Receipt, SendError};
 
@@ -27,6 +28,8 @@ pub struct Health {
     /// Sends refused for bad credentials since the last success.
     pub consecutive_auth_failures: AtomicU32,
     pub running: std::sync::atomic::AtomicBool,
+    /// Whether the WhatsApp channel may have an open incident (`notify::channel_health`).
+    pub whatsapp_incident: IncidentWatch,
 }
 
 impl Health {
@@ -402,6 +405,13 @@ impl Worker {
             )
             .await,
         );
+        channel_health::succeeded(
+            &self.db,
+            &self.health.whatsapp_incident,
+            "WHATSAPP",
+            Utc::now(),
+        )
+        .await;
     }
 
     /// A failed attempt: FAILED at once when permanent or when the retry budget
@@ -443,6 +453,14 @@ impl Worker {
             self.record(
                 store::mark_failed(&self.db, row.id, provider, err.code(), &message, now).await,
             );
+            if let (Some(fault), Some(code)) = (err.channel_fault(), err.code()) {
+                let watch = &self.health.whatsapp_incident;
+                if let Err(e) =
+                    channel_health::fault(&self.db, watch, "WHATSAPP", fault, code, now).await
+                {
+                    tracing::error!(error = %e, code, "cannot record the WhatsApp channel's incident");
+                }
+            }
             return;
         }
         let retry_after = match err {

@@ -190,6 +190,16 @@ pub async fn record_delivery_status(
             "delivery status updated"
         ),
     }
+    // A failure reported later that breaks the whole channel (a daily limit, a refused
+    // template...) opens its incident as a refusal answered at once does.
+    let fault = error_code.and_then(|c| Some((c, crate::domain::delivery::channel_fault(c)?)));
+    if let (CallbackOutcome::Updated, true, Some((code, fault))) =
+        (outcome, crate::domain::delivery::is_failure(status), fault)
+    {
+        let watch = &state.worker.whatsapp_incident;
+        crate::notify::channel_health::fault(&state.db, watch, "WHATSAPP", fault, code, now())
+            .await?;
+    }
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod common;
 mod documented;
 
 mod auth;
+mod channel_health;
 mod edges;
 mod generated;
 mod health;

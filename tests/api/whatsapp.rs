@@ -558,9 +558,10 @@ async fn a_repeated_request_does_not_notify_twice(engine: Engine) {
         hold: None,
     }];
     let mut tx = app.db.begin().await.unwrap();
-    let added = incident::db::notifications::enqueue(&mut tx, id, 1, &rows, chrono::Utc::now())
-        .await
-        .unwrap();
+    let added =
+        incident::db::notifications::enqueue(&mut tx, Some(id), Some(1), &rows, chrono::Utc::now())
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(added, 0);
 }
@@ -721,7 +722,8 @@ async fn admin_filters_stats_and_retry(engine: Engine) {
     assert_eq!(stats["WHATSAPP"]["SENT"], 1);
     assert_eq!(stats["WHATSAPP"]["FAILED"], 1);
     assert_eq!(stats["WHATSAPP"]["total"], 2);
-    assert_eq!(stats["SYSTEM"]["SENT"], 2);
+    // The two tickets' in-app rows, and the channel incident's alert (20003) and recovery notice.
+    assert_eq!(stats["SYSTEM"]["SENT"], 4);
     let (status, _) = app.get("/api/notifications/stats/", &c.client).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 

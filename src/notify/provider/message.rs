@@ -72,9 +72,19 @@ impl SendError {
         self.is_transient() && !matches!(self.code(), Some("20429" | "130429" | "http_429"))
     }
 
-    /// True when the provider refused our credentials (Twilio 20003, Meta 190/104, HTTP 401).
+    /// True when the provider refused our credentials (Twilio 20003, Meta 190/104, HTTP 401:
+    /// the `auth` kind of `domain::delivery::channel_fault`).
     pub fn is_auth_failure(&self) -> bool {
-        matches!(self.code(), Some("20003" | "190" | "104" | "http_401"))
+        self.channel_fault().is_some_and(|f| f.cause == "auth")
+    }
+
+    /// What an admin must fix when this failure breaks the channel for every message; `None`
+    /// for a transient failure or one that concerns this message or recipient only.
+    pub fn channel_fault(&self) -> Option<crate::domain::delivery::ChannelFault> {
+        if self.is_transient() {
+            return None;
+        }
+        self.code().and_then(crate::domain::delivery::channel_fault)
     }
 }
 
