@@ -4,6 +4,7 @@
 pub mod blob;
 pub mod channel_incidents;
 pub mod django;
+pub mod fallback;
 pub mod import;
 pub mod listen;
 pub mod notifications;

@@ -27,9 +27,10 @@ use crate::notify::preferences;
 /// opened: the bound on how late such an incident closes.
 pub const RECHECK: Duration = Duration::from_secs(30);
 
-/// The channels an admin alert goes out on. Never WhatsApp, the channel that is broken; the
-/// e-mail channel joins here (its rows planned like these, then delivered by its worker).
-pub const ALERT_CHANNELS: &[&str] = &["SYSTEM"];
+/// The channels an admin alert goes out on, in §8.2's order. Never WhatsApp, the channel that
+/// is broken. E-mail rows go to admins with an address, after their preferences, and are
+/// delivered by the worker like any other.
+pub const ALERT_CHANNELS: &[&str] = &["EMAIL", "SYSTEM"];
 
 /// The channels that can have an incident (those a worker sends on).
 pub const CHANNELS: &[&str] = &["WHATSAPP"];
@@ -199,45 +200,53 @@ async fn close(db: &Db, channel: &str, now: DateTime<Utc>) -> Result<Option<Inci
     Ok(Some(incident))
 }
 
-/// Every active admin (ids only matter; by id).
-async fn active_admins(db: &Db) -> Result<Vec<i64>> {
+/// An admin to alert: the id, and whether they have an e-mail address.
+type Admin = (i64, bool);
+
+/// Every active admin, by id.
+async fn active_admins(db: &Db) -> Result<Vec<Admin>> {
     Ok(crate::db::users::admins_and(db, &[])
         .await?
         .into_iter()
         .filter(|u| u.role == Role::Admin && u.is_active)
-        .map(|u| u.id)
+        .map(|u| (u.id, !u.email.trim().is_empty()))
         .collect())
 }
 
 /// The admins' preferences, when an alert channel has any (SYSTEM rows ignore them).
-async fn alert_preferences(db: &Db, admins: &[i64]) -> Result<HashMap<i64, Preferences>> {
+async fn alert_preferences(db: &Db, admins: &[Admin]) -> Result<HashMap<i64, Preferences>> {
     if ALERT_CHANNELS.iter().all(|c| *c == SYSTEM) {
         return Ok(HashMap::new());
     }
-    Ok(crate::db::preferences::load(db, admins).await?)
+    let ids: Vec<i64> = admins.iter().map(|a| a.0).collect();
+    Ok(crate::db::preferences::load(db, &ids).await?)
 }
 
 /// One row per admin and alert channel. SYSTEM rows are delivered by being stored; the others
 /// wait for their worker.
 fn alert_rows(
-    admins: &[i64],
+    admins: &[Admin],
     event: &'static str,
     subject: &str,
     message: &str,
 ) -> Vec<NewNotification> {
     admins
         .iter()
-        .flat_map(|id| {
-            ALERT_CHANNELS.iter().map(move |&channel| NewNotification {
-                recipient_id: *id,
-                notification_type: channel,
-                subject: subject.to_string(),
-                message: message.to_string(),
-                variables: None,
-                status: if channel == SYSTEM { "SENT" } else { "PENDING" },
-                event,
-                hold: None,
-            })
+        .flat_map(|&(id, has_email)| {
+            ALERT_CHANNELS
+                .iter()
+                .filter(move |&&channel| channel != "EMAIL" || has_email)
+                .map(move |&channel| NewNotification {
+                    recipient_id: id,
+                    notification_type: channel,
+                    subject: subject.to_string(),
+                    message: message.to_string(),
+                    variables: None,
+                    html: None,
+                    status: if channel == SYSTEM { "SENT" } else { "PENDING" },
+                    event,
+                    hold: None,
+                })
         })
         .collect()
 }
@@ -322,12 +331,19 @@ mod tests {
     #[test]
     fn alerts_never_go_out_on_whatsapp_and_reach_each_admin_once_per_channel() {
         assert!(!ALERT_CHANNELS.contains(&"WHATSAPP"));
-        let rows = alert_rows(&[1, 2], OPENED_EVENT, "s", "m");
+        let rows = alert_rows(&[(1, true), (2, false)], OPENED_EVENT, "s", "m");
         let got: Vec<(i64, &str, &str)> = rows
             .iter()
             .map(|r| (r.recipient_id, r.notification_type, r.status))
             .collect();
-        assert_eq!(got, [(1, "SYSTEM", "SENT"), (2, "SYSTEM", "SENT")]);
+        assert_eq!(
+            got,
+            [
+                (1, "EMAIL", "PENDING"),
+                (1, "SYSTEM", "SENT"),
+                (2, "SYSTEM", "SENT")
+            ]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod channel_health;
 pub mod events;
+pub mod fallback;
 pub mod preferences;
 pub mod provider;
 pub mod push;
@@ -28,6 +29,7 @@ fn recipient(u: &UserRow) -> Recipient {
         username: u.username.clone(),
         name: display_name(&u.first_name, &u.last_name, &u.username),
         whatsapp: u.whatsapp_number.clone().filter(|n| !n.is_empty()),
+        email: Some(u.email.trim().to_string()).filter(|e| !e.is_empty()),
         is_active: u.is_active,
     }
 }
@@ -264,7 +266,7 @@ pub async fn plan_step(
 /// replicas', push the in-app ones to connected clients (`hub`).
 pub async fn committed(db: &Db, wake: &tokio::sync::Notify, hub: &push::Hub, planned: Planned) {
     let rows = &planned.rows;
-    for channel in ["WHATSAPP", "SYSTEM"] {
+    for channel in ["EMAIL", "WHATSAPP", "SYSTEM"] {
         let n = rows
             .iter()
             .filter(|r| r.notification_type == channel)

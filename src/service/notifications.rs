@@ -182,23 +182,49 @@ pub async fn record_delivery_status(
             status,
             "status callback older than what we know: ignored"
         ),
-        CallbackOutcome::Updated => tracing::info!(
-            provider,
-            message_id,
-            status,
-            error_code,
-            "delivery status updated"
-        ),
+        CallbackOutcome::Updated => {
+            tracing::info!(
+                provider,
+                message_id,
+                status,
+                error_code,
+                "delivery status updated"
+            );
+            if crate::domain::delivery::is_failure(status) {
+                fall_back(state, message_id).await?;
+                // A failure reported later that breaks the whole channel (a daily limit, a
+                // refused template...) opens its incident as a refusal answered at once does.
+                let fault =
+                    error_code.and_then(|c| Some((c, crate::domain::delivery::channel_fault(c)?)));
+                if let Some((code, fault)) = fault {
+                    let watch = &state.worker.whatsapp_incident;
+                    crate::notify::channel_health::fault(
+                        &state.db,
+                        watch,
+                        "WHATSAPP",
+                        fault,
+                        code,
+                        now(),
+                    )
+                    .await?;
+                }
+            }
+        }
     }
-    // A failure reported later that breaks the whole channel (a daily limit, a refused
-    // template...) opens its incident as a refusal answered at once does.
-    let fault = error_code.and_then(|c| Some((c, crate::domain::delivery::channel_fault(c)?)));
-    if let (CallbackOutcome::Updated, true, Some((code, fault))) =
-        (outcome, crate::domain::delivery::is_failure(status), fault)
-    {
-        let watch = &state.worker.whatsapp_incident;
-        crate::notify::channel_health::fault(&state.db, watch, "WHATSAPP", fault, code, now())
-            .await?;
+    Ok(())
+}
+
+/// A WhatsApp message reported failed may go out by e-mail instead (`notify::fallback`).
+async fn fall_back(state: &AppState, message_id: &str) -> Result<()> {
+    if let Some(id) = crate::db::fallback::id_of_message(&state.db, message_id).await? {
+        if state
+            .fallback()
+            .after_failure(&state.db, id)
+            .await
+            .is_some()
+        {
+            state.outbox.notify_one();
+        }
     }
     Ok(())
 }

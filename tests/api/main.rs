@@ -6,6 +6,7 @@ mod documented;
 mod auth;
 mod channel_health;
 mod edges;
+mod email;
 mod generated;
 mod health;
 mod import_django;
@@ -19,6 +20,9 @@ mod openapi;
 mod plumbing;
 mod profiles;
 mod realtime;
+// A test SMTP server; not every knob is used by every test.
+#[allow(dead_code)]
+mod smtp_sink;
 mod templates;
 mod tickets;
 mod tickets_actions;
