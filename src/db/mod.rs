@@ -4,6 +4,7 @@
 pub mod blob;
 pub mod django;
 pub mod import;
+pub mod inbound;
 pub mod listen;
 pub mod notifications;
 pub mod pool;

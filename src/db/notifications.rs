@@ -114,6 +114,12 @@ pub struct Claimed {
     pub time_zone: Option<String>,
     pub quiet_start: Option<i32>,
     pub quiet_end: Option<i32>,
+    /// The recipient's WhatsApp window and opt-out (`domain::whatsapp::route`).
+    pub whatsapp_last_inbound_at: Option<DateTime<Utc>>,
+    pub whatsapp_opted_out_at: Option<DateTime<Utc>>,
+    /// How the worker is sending it (`domain::whatsapp::Path::code`), recorded with the outcome.
+    #[sqlx(skip)]
+    pub path: Option<&'static str>,
 }
 
 /// The due rows, oldest first: on PostgreSQL the rows to lease (locked, skipping those another
@@ -187,7 +193,7 @@ pub async fn claim_due(
         "SELECT n.id, n.recipient_id, n.ticket_id, n.message, n.template_variables, n.event, n.attempts, u.username, \
          p.whatsapp_number, u.is_active, n.first_attempt_at, \
          CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since, \
-         s.time_zone, s.quiet_start, s.quiet_end \
+         s.time_zone, s.quiet_start, s.quiet_end, p.whatsapp_last_inbound_at, p.whatsapp_opted_out_at \
          FROM notification_log n JOIN users u ON u.id = n.recipient_id \
          JOIN user_profiles p ON p.user_id = u.id LEFT JOIN notification_settings s ON s.user_id = u.id \
          WHERE n.id IN ({}) ORDER BY n.next_attempt_at, n.id",
@@ -214,13 +220,15 @@ pub async fn mark_sent(
     provider: &str,
     message_id: &str,
     delivery_status: Option<&str>,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'SENT', sent_at = $1, provider = $2, provider_message_id = $3, \
                        delivery_status = $4, attempts = attempts + 1, lease_until = NULL, next_attempt_at = NULL, attempt_started_at = NULL, \
-                       error_code = NULL, error_message = NULL, updated_at = $1 WHERE id = $5 AND status = 'PENDING'";
+                       error_code = NULL, error_message = NULL, updated_at = $1, whatsapp_path = COALESCE($6, whatsapp_path) \
+                       WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(provider).bind(message_id).bind(delivery_status).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -236,13 +244,14 @@ pub async fn mark_retry(
     message: &str,
     next_attempt_at: DateTime<Utc>,
     unresolved: bool,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, \
-                       attempt_started_at = CASE WHEN $7 THEN attempt_started_at END, \
+                       attempt_started_at = CASE WHEN $7 THEN attempt_started_at END, whatsapp_path = COALESCE($8, whatsapp_path), \
                        provider = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
-        .bind(unresolved).execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(unresolved).bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -274,13 +283,14 @@ pub async fn mark_failed(
     provider: &str,
     code: Option<&str>,
     message: &str,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'FAILED', attempts = attempts + 1, next_attempt_at = NULL, \
-                       lease_until = NULL, attempt_started_at = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4 \
-                       WHERE id = $5 AND status = 'PENDING'";
+                       lease_until = NULL, attempt_started_at = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4, \
+                       whatsapp_path = COALESCE($6, whatsapp_path) WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(provider).bind(code).bind(message).bind(now).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -431,6 +441,7 @@ pub struct NotificationRow {
     pub error_code: Option<String>,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    pub whatsapp_path: Option<String>,
     pub username: String,
     pub first_name: String,
     pub last_name: String,
@@ -610,7 +621,7 @@ fn select_query(f: &Filter, offset: i64, limit: i64) -> (String, Vec<Arg>) {
     let sql = format!(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
-         n.error_code, n.attempts, n.next_attempt_at, u.username, u.first_name, u.last_name \
+         n.error_code, n.attempts, n.next_attempt_at, n.whatsapp_path, u.username, u.first_name, u.last_name \
          FROM notification_log n LEFT JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,

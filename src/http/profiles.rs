@@ -17,7 +17,7 @@ use crate::http::openapi::components::{
     DateTime, Detail, FieldErrors, InvalidFilter, InvalidPage, PageParams, Paginated,
 };
 use crate::http::pagination::PageRequest;
-use crate::http::users::UserBrief;
+use crate::http::users::{UserBrief, WhatsAppConversation};
 use crate::service::users::{self as service, ProfileChanges};
 use crate::state::AppState;
 
@@ -33,6 +33,8 @@ pub struct Profile {
     pub created_at: String,
     #[schema(value_type = DateTime)]
     pub updated_at: String,
+    #[serde(flatten)]
+    pub whatsapp: WhatsAppConversation,
 }
 
 /// Update yourself: names and password only (other keys are ignored).
@@ -65,6 +67,7 @@ impl From<&UserRow> for Profile {
             },
             created_at: format_dt(&u.profile_created_at),
             updated_at: format_dt(&u.profile_updated_at),
+            whatsapp: WhatsAppConversation::from(u),
         }
     }
 }

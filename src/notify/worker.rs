@@ -315,10 +315,12 @@ impl Worker {
 
     /// Sends one claimed row and records the outcome. `claimed_at` is the claim's time (later
     /// than the clock when a test delivers "as if" at a future time).
-    async fn deliver(&self, row: Claimed, claimed_at: DateTime<Utc>) {
+    async fn deliver(&self, mut row: Claimed, claimed_at: DateTime<Utc>) {
         let provider = self.provider.name();
         let now = claimed_at.max(Utc::now());
         let number = row.whatsapp_number.clone().unwrap_or_default();
+        let path = route_claimed(&row, &self.provider, self.config.outside_window, now);
+        row.path = Some(path.code());
         let refused = if !row.is_active {
             Some(("inactive", format!("User {} is inactive", row.username)))
         } else if number.is_empty() {
@@ -327,13 +329,22 @@ impl Worker {
                 format!("User {} has no WhatsApp number configured", row.username),
             ))
         } else {
-            None
+            path.refusal().map(|(code, why)| (code, why.to_string()))
         };
         if let Some((code, message)) = refused {
             tracing::warn!(notification_id = row.id, provider, outcome = "failed", %message, "whatsapp attempt");
             crate::telemetry::record_notification("WHATSAPP", provider, "failed");
             self.record(
-                store::mark_failed(&self.db, row.id, provider, Some(code), &message, now).await,
+                store::mark_failed(
+                    &self.db,
+                    row.id,
+                    provider,
+                    Some(code),
+                    &message,
+                    row.path,
+                    now,
+                )
+                .await,
             );
             return;
         }
@@ -348,6 +359,7 @@ impl Worker {
                 .as_deref()
                 .and_then(|v| serde_json::from_str(v).ok())
                 .unwrap_or_default(),
+            use_template: path.uses_template(),
         };
         if let Some(since) = row.unresolved_since {
             if self
@@ -398,6 +410,7 @@ impl Worker {
                 provider,
                 &receipt.provider_message_id,
                 receipt.delivery_status.as_deref(),
+                row.path,
                 claimed_at.max(Utc::now()),
             )
             .await,
@@ -441,7 +454,16 @@ impl Worker {
             tracing::warn!(notification_id = row.id, provider, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
                 "WhatsApp send failed: {}", err.message());
             self.record(
-                store::mark_failed(&self.db, row.id, provider, err.code(), &message, now).await,
+                store::mark_failed(
+                    &self.db,
+                    row.id,
+                    provider,
+                    err.code(),
+                    &message,
+                    row.path,
+                    now,
+                )
+                .await,
             );
             return;
         }
@@ -466,6 +488,7 @@ impl Worker {
                 &message,
                 next,
                 unresolved,
+                row.path,
                 now,
             )
             .await,
@@ -552,6 +575,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// How `row` goes out at `now`: its recipient's opt-out and 24-hour window, whether the
+/// provider has a template for its event, and `WHATSAPP_OUTSIDE_WINDOW`.
+fn route_claimed(
+    row: &Claimed,
+    provider: &Provider,
+    policy: crate::domain::whatsapp::OutsideWindow,
+    now: DateTime<Utc>,
+) -> crate::domain::whatsapp::Path {
+    let has_template = provider.has_template(row.event.as_deref().unwrap_or_default());
+    crate::domain::whatsapp::route(
+        row.whatsapp_opted_out_at.is_some(),
+        row.whatsapp_last_inbound_at,
+        now,
+        has_template,
+        policy,
+    )
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Provider callbacks: Twilio message status (`X-Twilio-Signature`) and Meta's webhook
 //! (verification challenge and `X-Hub-Signature-256`). The signatures are checked here
 //! (`signature`); the statuses are recorded by `service::notifications` (they only move forward).
+//! Messages from users (Twilio's inbound webhook, Meta's `messages`) are in `inbound`.
 
+pub mod inbound;
 pub mod signature;
 
 use axum::body::Bytes;
@@ -165,10 +167,11 @@ pub async fn meta_verify(
     Ok(q.challenge.unwrap_or_default().into_response())
 }
 
-/// Message statuses from the WhatsApp Cloud API (`X-Hub-Signature-256` checked).
+/// Message statuses and users' messages from the WhatsApp Cloud API (`X-Hub-Signature-256`
+/// checked).
 #[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_events",
     params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC of the body with the app secret")),
-    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]`)"),
+    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]` and `.messages[]`)"),
     responses(
         (status = 200, description = "Recorded"),
         (status = 400, description = "Not JSON", body = Detail),
@@ -203,5 +206,6 @@ pub async fn meta_events(
         let code = s["errors"][0]["code"].as_i64().map(|c| c.to_string());
         record_delivery_status(&state, "meta", id, status, code.as_deref()).await?;
     }
+    inbound::meta_messages(&state, &payload).await?;
     Ok(StatusCode::OK.into_response())
 }
