@@ -145,7 +145,9 @@ impl From<&UserRow> for WhatsAppConversation {
 #[schema(example = json!({"id": 4, "username": "client1", "email": "client1@example.com", "first_name": "Mona",
                           "last_name": "Adel", "full_name": "Mona Adel", "role": "CLIENT", "phone_number": "",
                           "whatsapp_number": "+201094402250", "department": "", "is_active": true,
-                          "date_joined": "2025-12-23 10:15:00", "last_login": null}))]
+                          "date_joined": "2025-12-23 10:15:00", "last_login": null,
+                          "whatsapp_last_inbound_at": null, "whatsapp_window_open": false,
+                          "whatsapp_window_open_until": null, "whatsapp_opted_out_at": null}))]
 pub struct UserList {
     #[serde(flatten)]
     pub user: LoginUser,

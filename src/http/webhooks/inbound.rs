@@ -58,7 +58,7 @@ pub async fn twilio_inbound(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response> {
-    let params = super::signed_twilio_params(&state, &headers, &uri, &body)?;
+    let params = super::signed::signed_twilio_params(&state, &headers, &uri, &body)?;
     let get = |k: &str| {
         params
             .iter()
