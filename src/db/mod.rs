@@ -3,9 +3,11 @@
 
 pub mod blob;
 pub mod django;
+pub mod fallback;
 pub mod import;
 pub mod inbound;
 pub mod listen;
+pub mod lookup;
 pub mod notifications;
 pub mod pool;
 pub mod preferences;
