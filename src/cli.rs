@@ -194,6 +194,7 @@ pub async fn whatsapp_test(config: Config, to: &str, message: &str) -> Result<()
         body: message.to_string(),
         event: "test".to_string(),
         variables: Vec::new(),
+        use_template: false,
     };
     match provider.send(&msg).await {
         Ok(receipt) => {

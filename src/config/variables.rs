@@ -158,6 +158,7 @@ pub const VARIABLES: &[Variable] = &[
     var("NOTIFY_WORKER", "true", SERVE, "run the delivery worker (false: this replica serves HTTP only)"),
     var("NOTIFY_RATE_PER_SECOND", "80", SERVE, "messages per second (0: no cap)"),
     var("NOTIFY_MAX_CONCURRENCY", "32", SERVE, "provider requests at once"),
+    var("WHATSAPP_OUTSIDE_WINDOW", "template", SERVE, "a message due outside the recipient's 24h window with no template for its event: template (send the text anyway), send (text always, templates unused) or skip (FAILED outside_window)"),
     var("NOTIFY_RETRY_FOR", "24h", SERVE, "how long transient failures are retried from the first attempt, then FAILED"),
     var("NOTIFY_MAX_ATTEMPTS", "(none)", SERVE, "deprecated and ignored (a start-up warning): NOTIFY_RETRY_FOR bounds the retries"),
     var("NOTIFY_LEASE", "60s", SERVE, "how long a claimed message is held before another worker may take it"),

@@ -27,6 +27,10 @@ pub struct WorkerConfig {
     /// How long finished notification history is kept (`NOTIFY_LOG_RETENTION`); `None` keeps
     /// everything. A periodic job deletes older SENT/FAILED rows of closed tickets.
     pub log_retention: Option<Duration>,
+    /// `WHATSAPP_OUTSIDE_WINDOW`: a message due outside the recipient's 24-hour window whose
+    /// event has no template goes as text (`template`, the default, or `send`, which also
+    /// ignores templates) or not at all (`skip`).
+    pub outside_window: crate::domain::whatsapp::OutsideWindow,
 }
 
 pub(super) fn read(r: &mut Reader) -> WorkerConfig {
@@ -44,6 +48,7 @@ pub(super) fn read(r: &mut Reader) -> WorkerConfig {
         reconcile_per_second: r.parse("NOTIFY_RECONCILE_PER_SECOND", 1.0f64, "a number"),
         warnings: Vec::new(),
         log_retention: retention(r),
+        outside_window: outside_window(r),
     };
     // A count of attempts gave up within minutes of a provider's bad spell; the budget is a time.
     if r.raw("NOTIFY_MAX_ATTEMPTS").is_some() {
@@ -82,4 +87,19 @@ fn retention(r: &mut Reader) -> Option<Duration> {
             None
         }
     }
+}
+
+/// `WHATSAPP_OUTSIDE_WINDOW`.
+fn outside_window(r: &mut Reader) -> crate::domain::whatsapp::OutsideWindow {
+    use crate::domain::whatsapp::OutsideWindow;
+    r.choice(
+        "WHATSAPP_OUTSIDE_WINDOW",
+        "template",
+        &[
+            (&["template"], OutsideWindow::Template),
+            (&["send"], OutsideWindow::Send),
+            (&["skip"], OutsideWindow::Skip),
+        ],
+        "template, send or skip",
+    )
 }

@@ -123,6 +123,12 @@ pub struct Claimed {
     pub time_zone: Option<String>,
     pub quiet_start: Option<i32>,
     pub quiet_end: Option<i32>,
+    /// The recipient's WhatsApp window and opt-out; `path`: how the worker sends the row
+    /// (`domain::whatsapp::route`), recorded with the outcome.
+    pub whatsapp_last_inbound_at: Option<DateTime<Utc>>,
+    pub whatsapp_opted_out_at: Option<DateTime<Utc>>,
+    #[sqlx(skip)]
+    pub path: Option<&'static str>,
 }
 
 /// The due rows, oldest first: on PostgreSQL the rows to lease (locked, skipping those another
@@ -197,7 +203,7 @@ pub async fn claim_due(
          n.template_variables, n.event, n.attempts, u.username, \
          p.whatsapp_number, u.is_active, n.first_attempt_at, \
          CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since, \
-         s.time_zone, s.quiet_start, s.quiet_end \
+         s.time_zone, s.quiet_start, s.quiet_end, p.whatsapp_last_inbound_at, p.whatsapp_opted_out_at \
          FROM notification_log n JOIN users u ON u.id = n.recipient_id \
          JOIN user_profiles p ON p.user_id = u.id LEFT JOIN notification_settings s ON s.user_id = u.id \
          WHERE n.id IN ({}) ORDER BY n.next_attempt_at, n.id",
@@ -224,13 +230,15 @@ pub async fn mark_sent(
     provider: &str,
     message_id: &str,
     delivery_status: Option<&str>,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'SENT', sent_at = $1, provider = $2, provider_message_id = $3, \
                        delivery_status = $4, attempts = attempts + 1, lease_until = NULL, next_attempt_at = NULL, attempt_started_at = NULL, \
-                       error_code = NULL, error_message = NULL, updated_at = $1 WHERE id = $5 AND status = 'PENDING'";
+                       error_code = NULL, error_message = NULL, updated_at = $1, whatsapp_path = COALESCE($6, whatsapp_path) \
+                       WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(now).bind(provider).bind(message_id).bind(delivery_status).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -246,13 +254,14 @@ pub async fn mark_retry(
     message: &str,
     next_attempt_at: DateTime<Utc>,
     unresolved: bool,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET attempts = attempts + 1, next_attempt_at = $1, lease_until = NULL, \
-                       attempt_started_at = CASE WHEN $7 THEN attempt_started_at END, \
+                       attempt_started_at = CASE WHEN $7 THEN attempt_started_at END, whatsapp_path = COALESCE($8, whatsapp_path), \
                        provider = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(next_attempt_at).bind(provider).bind(code).bind(message).bind(now).bind(id)
-        .bind(unresolved).execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(unresolved).bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -284,39 +293,15 @@ pub async fn mark_failed(
     provider: &str,
     code: Option<&str>,
     message: &str,
+    path: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     const SQL: &str = "UPDATE notification_log SET status = 'FAILED', attempts = attempts + 1, next_attempt_at = NULL, \
-                       lease_until = NULL, attempt_started_at = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4 \
-                       WHERE id = $5 AND status = 'PENDING'";
+                       lease_until = NULL, attempt_started_at = NULL, provider = $1, error_code = $2, error_message = $3, updated_at = $4, \
+                       whatsapp_path = COALESCE($6, whatsapp_path) WHERE id = $5 AND status = 'PENDING'";
     let n = on_write!(db.write().await, p => sqlx::query(SQL).bind(provider).bind(code).bind(message).bind(now).bind(id)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .bind(path).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
-}
-
-/// What tells a look-up's candidates apart: which of `ids` another row already records as its
-/// provider message id, and whether another PENDING row carries the same text to the same
-/// recipient (then a candidate may be that row's message, not yet recorded).
-pub async fn lookup_conflicts(
-    db: &Db,
-    row: &Claimed,
-    ids: &[String],
-) -> Result<(Vec<String>, bool), sqlx::Error> {
-    const TWIN: &str =
-        "SELECT COUNT(*) FROM notification_log WHERE recipient_id = $1 AND status = 'PENDING' \
-                        AND notification_type = 'WHATSAPP' AND id <> $2 AND message = $3";
-    let twins: i64 = on_db!(db, p => sqlx::query_scalar(TWIN).bind(row.recipient_id).bind(row.id).bind(&row.message)
-        .fetch_one(p).await)?;
-    if ids.is_empty() {
-        return Ok((Vec::new(), twins > 0));
-    }
-    let sql = format!(
-        "SELECT provider_message_id FROM notification_log WHERE provider_message_id IN ({})",
-        placeholders_from(1, ids.len())
-    );
-    let args: Vec<Arg> = ids.iter().map(|i| Arg::Text(i.clone())).collect();
-    let taken = on_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &args).fetch_all(p).await)?;
-    Ok((taken, twins > 0))
 }
 
 /// Gives back leases of rows claimed at `claimed_at` but not sent (on shutdown), so another
@@ -443,6 +428,7 @@ pub struct NotificationRow {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// An e-mail sent because this WhatsApp row failed.
     pub fallback_of: Option<i64>,
+    pub whatsapp_path: Option<String>,
     pub username: String,
     pub first_name: String,
     pub last_name: String,
@@ -622,7 +608,7 @@ fn select_query(f: &Filter, offset: i64, limit: i64) -> (String, Vec<Arg>) {
     let sql = format!(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
-         n.error_code, n.attempts, n.next_attempt_at, n.fallback_of, u.username, u.first_name, u.last_name \
+         n.error_code, n.attempts, n.next_attempt_at, n.fallback_of, n.whatsapp_path, u.username, u.first_name, u.last_name \
          FROM notification_log n LEFT JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,

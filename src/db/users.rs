@@ -48,6 +48,13 @@ pub struct UserRow {
     pub department: Option<String>,
     pub profile_created_at: DateTime<Utc>,
     pub profile_updated_at: DateTime<Utc>,
+    /// When the user last wrote to us on WhatsApp (opens the 24-hour window); `default` for
+    /// the queries that do not read it.
+    #[sqlx(default)]
+    pub whatsapp_last_inbound_at: Option<DateTime<Utc>>,
+    /// When the user sent STOP (cleared by START).
+    #[sqlx(default)]
+    pub whatsapp_opted_out_at: Option<DateTime<Utc>>,
     /// `COUNT(*) OVER ()` in paginated listings.
     #[sqlx(default)]
     pub total_count: i64,
@@ -57,7 +64,8 @@ macro_rules! user_columns {
     () => {
         "u.id, u.username, u.email, u.first_name, u.last_name, u.is_active, u.last_login, \
          u.date_joined, p.id AS profile_id, p.role, p.phone_number, p.whatsapp_number, p.department, \
-         p.created_at AS profile_created_at, p.updated_at AS profile_updated_at "
+         p.created_at AS profile_created_at, p.updated_at AS profile_updated_at, \
+         p.whatsapp_last_inbound_at, p.whatsapp_opted_out_at "
     };
 }
 

@@ -8,4 +8,5 @@ pub mod phone;
 pub mod preferences;
 pub mod ticket;
 pub mod user;
+pub mod whatsapp;
 pub mod workflow;

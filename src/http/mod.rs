@@ -17,6 +17,7 @@ pub mod realtime;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;
+pub mod whatsapp;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, Uri};
@@ -93,6 +94,11 @@ pub fn api_router(_config: &crate::config::Config) -> Router<AppState> {
             "/api/webhooks/twilio/status/",
             post(webhooks::twilio_status),
         )
+        .route(
+            "/api/webhooks/twilio/inbound/",
+            post(webhooks::inbound::twilio_inbound),
+        )
+        .route("/api/whatsapp/messages/", get(whatsapp::messages))
         .route(
             "/api/webhooks/meta/",
             get(webhooks::meta_verify).post(webhooks::meta_events),

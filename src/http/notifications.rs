@@ -40,7 +40,8 @@ use crate::state::AppState;
     "recipient": 1, "recipient_name": "admin", "message": "New ticket: WhatsApp Test Ticket", "status": "SENT",
     "status_display": "Sent", "error_code": null, "error_message": null, "delivery_status": "delivered",
     "provider": "twilio", "provider_message_id": "SM0123456789abcdef0123456789abcdef", "attempts": 1,
-    "sent_at": "2025-12-25 14:37:36", "next_attempt_at": null, "event": "ticket_created", "fallback_of": null
+    "sent_at": "2025-12-25 14:37:36", "next_attempt_at": null, "event": "ticket_created", "fallback_of": null,
+    "whatsapp_path": "template_outside_window"
 }))]
 pub struct Notification {
     pub id: i64,
@@ -114,6 +115,12 @@ pub struct Notification {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<i64>)]
     pub fallback_of: Option<Option<i64>>,
+    /// Delivery rows only: how the worker sent a WhatsApp row and why (`text_in_window`,
+    /// `template_outside_window`, `text_outside_window_no_template`,
+    /// `text_outside_window_by_policy`, `skipped_outside_window`, `opted_out`; null before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub whatsapp_path: Option<Option<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -218,6 +225,7 @@ impl From<&NotificationRow> for Notification {
             next_attempt_at: only(n.next_attempt_at.as_ref().map(format_dt)),
             event: only(n.event.clone()),
             fallback_of: delivery.then_some(n.fallback_of),
+            whatsapp_path: only(n.whatsapp_path.clone()),
         }
     }
 }

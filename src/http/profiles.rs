@@ -17,7 +17,7 @@ use crate::http::openapi::components::{
     DateTime, Detail, FieldErrors, InvalidFilter, InvalidPage, PageParams, Paginated,
 };
 use crate::http::pagination::PageRequest;
-use crate::http::users::UserBrief;
+use crate::http::users::{UserBrief, WhatsAppConversation};
 use crate::service::users::{self as service, ProfileChanges};
 use crate::state::AppState;
 
@@ -25,7 +25,9 @@ use crate::state::AppState;
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"id": 3, "username": "client1", "email": "client1@example.com", "first_name": "Mona",
                           "last_name": "Adel", "role": "CLIENT", "phone_number": "", "whatsapp_number": "+201094402250",
-                          "department": "", "created_at": "2025-12-23 10:15:00", "updated_at": "2025-12-24 09:00:00"}))]
+                          "department": "", "created_at": "2025-12-23 10:15:00", "updated_at": "2025-12-24 09:00:00",
+                          "whatsapp_last_inbound_at": "2025-12-24 08:00:00", "whatsapp_window_open": true,
+                          "whatsapp_window_open_until": "2025-12-25 08:00:00", "whatsapp_opted_out_at": null}))]
 pub struct Profile {
     #[serde(flatten)]
     pub user: UserBrief,
@@ -33,6 +35,8 @@ pub struct Profile {
     pub created_at: String,
     #[schema(value_type = DateTime)]
     pub updated_at: String,
+    #[serde(flatten)]
+    pub whatsapp: WhatsAppConversation,
 }
 
 /// Update yourself: names and password only (other keys are ignored).
@@ -65,6 +69,7 @@ impl From<&UserRow> for Profile {
             },
             created_at: format_dt(&u.profile_created_at),
             updated_at: format_dt(&u.profile_updated_at),
+            whatsapp: WhatsAppConversation::from(u),
         }
     }
 }

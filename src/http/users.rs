@@ -106,17 +106,55 @@ impl From<&UserRow> for LoginUser {
     }
 }
 
+/// A user's WhatsApp conversation: the 24-hour window their last message opened, and their
+/// opt-out (STOP), as admins see them.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"whatsapp_last_inbound_at": "2025-12-25 14:37:35", "whatsapp_window_open": true,
+                          "whatsapp_window_open_until": "2025-12-26 14:37:35", "whatsapp_opted_out_at": null}))]
+pub struct WhatsAppConversation {
+    /// When the user last wrote to us on WhatsApp (null: never).
+    #[schema(value_type = Option<DateTime>, required = true)]
+    pub whatsapp_last_inbound_at: Option<String>,
+    /// True while free-form messages reach them (within 24 hours of their last message);
+    /// outside it, the event's approved template is sent (`WHATSAPP_OUTSIDE_WINDOW`).
+    pub whatsapp_window_open: bool,
+    /// When the window closes, or closed (null: never opened).
+    #[schema(value_type = Option<DateTime>, required = true)]
+    pub whatsapp_window_open_until: Option<String>,
+    /// When they sent STOP: no WhatsApp message reaches them until they send START (null: not
+    /// opted out).
+    #[schema(value_type = Option<DateTime>, required = true)]
+    pub whatsapp_opted_out_at: Option<String>,
+}
+
+impl From<&UserRow> for WhatsAppConversation {
+    fn from(u: &UserRow) -> WhatsAppConversation {
+        use crate::domain::whatsapp::{window_is_open, window_open_until};
+        let last = u.whatsapp_last_inbound_at;
+        WhatsAppConversation {
+            whatsapp_last_inbound_at: last.as_ref().map(format_dt),
+            whatsapp_window_open: window_is_open(last, crate::domain::datetime::now()),
+            whatsapp_window_open_until: window_open_until(last).as_ref().map(format_dt),
+            whatsapp_opted_out_at: u.whatsapp_opted_out_at.as_ref().map(format_dt),
+        }
+    }
+}
+
 /// A user (users list, retrieve, create response, `by_role` items).
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"id": 4, "username": "client1", "email": "client1@example.com", "first_name": "Mona",
                           "last_name": "Adel", "full_name": "Mona Adel", "role": "CLIENT", "phone_number": "",
                           "whatsapp_number": "+201094402250", "department": "", "is_active": true,
-                          "date_joined": "2025-12-23 10:15:00", "last_login": null}))]
+                          "date_joined": "2025-12-23 10:15:00", "last_login": null,
+                          "whatsapp_last_inbound_at": null, "whatsapp_window_open": false,
+                          "whatsapp_window_open_until": null, "whatsapp_opted_out_at": null}))]
 pub struct UserList {
     #[serde(flatten)]
     pub user: LoginUser,
     #[schema(value_type = Option<DateTime>, required = true)]
     pub last_login: Option<String>,
+    #[serde(flatten)]
+    pub whatsapp: WhatsAppConversation,
 }
 
 impl From<&UserRow> for UserList {
@@ -124,6 +162,7 @@ impl From<&UserRow> for UserList {
         UserList {
             user: LoginUser::from(u),
             last_login: u.last_login.as_ref().map(format_dt),
+            whatsapp: WhatsAppConversation::from(u),
         }
     }
 }

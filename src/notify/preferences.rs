@@ -56,8 +56,13 @@ pub fn apply_loaded(
 }
 
 /// Whether a row claimed at `now` falls inside its recipient's quiet hours (a retry, or quiet
-/// hours set after the row was planned), and until when it must wait.
+/// hours set after the row was planned), and until when it must wait. Replies to a user's
+/// WhatsApp command are never held.
 pub fn hold_claimed(row: &Claimed, now: DateTime<Utc>) -> Option<Hold> {
+    // A reply answers a message the recipient just sent: they are awake.
+    if row.event.as_deref() == Some(crate::db::inbound::REPLY_EVENT) {
+        return None;
+    }
     let quiet = QuietHours::from_minutes(row.quiet_start, row.quiet_end)?;
     let zone = crate::db::preferences::stored_zone(row.recipient_id, row.time_zone.as_deref());
     hold_for(Some(&quiet), zone, now)

@@ -340,10 +340,14 @@ impl Worker {
 
     /// Sends one claimed row and records the outcome. `claimed_at` is the claim's time (later
     /// than the clock when a test delivers "as if" at a future time).
-    async fn deliver(&self, row: Claimed, claimed_at: DateTime<Utc>) {
+    async fn deliver(&self, mut row: Claimed, claimed_at: DateTime<Utc>) {
+        let now = claimed_at.max(Utc::now());
+        // WhatsApp rows only: the recipient's opt-out and 24-hour window decide how it goes.
+        let path = (row.notification_type != "EMAIL")
+            .then(|| route_claimed(&row, &self.provider, self.config.outside_window, now));
+        row.path = path.map(|p| p.code());
         let provider = self.sender(&row);
         let channel = row.notification_type.as_str();
-        let now = claimed_at.max(Utc::now());
         let email = channel == "EMAIL";
         let number = row.whatsapp_number.clone().unwrap_or_default();
         let refused = if !row.is_active {
@@ -359,13 +363,23 @@ impl Worker {
                 format!("User {} has no WhatsApp number configured", row.username),
             ))
         } else {
-            None
+            path.and_then(|p| p.refusal())
+                .map(|(code, why)| (code, why.to_string()))
         };
         if let Some((code, message)) = refused {
             tracing::warn!(notification_id = row.id, provider, channel, outcome = "failed", %message, "delivery attempt");
             crate::telemetry::record_notification(channel, provider, "failed");
             self.record(
-                store::mark_failed(&self.db, row.id, provider, Some(code), &message, now).await,
+                store::mark_failed(
+                    &self.db,
+                    row.id,
+                    provider,
+                    Some(code),
+                    &message,
+                    row.path,
+                    now,
+                )
+                .await,
             );
             self.fall_back(&row).await;
             return;
@@ -394,6 +408,7 @@ impl Worker {
                     .as_deref()
                     .and_then(|v| serde_json::from_str(v).ok())
                     .unwrap_or_default(),
+                use_template: path.is_some_and(|p| p.uses_template()),
             };
             if let Some(since) = row.unresolved_since {
                 if self
@@ -474,6 +489,7 @@ impl Worker {
                 provider,
                 &receipt.provider_message_id,
                 receipt.delivery_status.as_deref(),
+                row.path,
                 claimed_at.max(Utc::now()),
             )
             .await,
@@ -522,7 +538,16 @@ impl Worker {
             tracing::warn!(notification_id = row.id, provider, channel, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
                 "{channel} send failed: {}", err.message());
             self.record(
-                store::mark_failed(&self.db, row.id, provider, err.code(), &message, now).await,
+                store::mark_failed(
+                    &self.db,
+                    row.id,
+                    provider,
+                    err.code(),
+                    &message,
+                    row.path,
+                    now,
+                )
+                .await,
             );
             // Only WhatsApp's codes are in the table of channel faults (SMTP's are not yet).
             let fault = err.channel_fault().filter(|_| channel == "WHATSAPP");
@@ -558,6 +583,7 @@ impl Worker {
                 &message,
                 next,
                 unresolved,
+                row.path,
                 now,
             )
             .await,
@@ -617,14 +643,13 @@ impl Worker {
             .iter()
             .map(|c| c.provider_message_id.clone())
             .collect();
-        let (taken, twin_pending) =
-            store::lookup_conflicts(&self.db, row, &ids)
-                .await
-                .map_err(|e| SendError::Transient {
-                    code: Some("database".into()),
-                    message: format!("cannot read the recorded message ids: {e}"),
-                    retry_after: None,
-                })?;
+        let (taken, twin_pending) = crate::db::lookup::lookup_conflicts(&self.db, row, &ids)
+            .await
+            .map_err(|e| SendError::Transient {
+                code: Some("database".into()),
+                message: format!("cannot read the recorded message ids: {e}"),
+                retry_after: None,
+            })?;
         if twin_pending {
             tracing::info!(notification_id = row.id, "the same text to the same person is pending in another row: cannot tell their messages apart, sending");
             return Ok(None);
@@ -644,6 +669,24 @@ impl Worker {
             }
         }
     }
+}
+
+/// How `row` goes out at `now`: its recipient's opt-out and 24-hour window, whether the
+/// provider has a template for its event, and `WHATSAPP_OUTSIDE_WINDOW`.
+fn route_claimed(
+    row: &Claimed,
+    provider: &Provider,
+    policy: crate::domain::whatsapp::OutsideWindow,
+    now: DateTime<Utc>,
+) -> crate::domain::whatsapp::Path {
+    let has_template = provider.has_template(row.event.as_deref().unwrap_or_default());
+    crate::domain::whatsapp::route(
+        row.whatsapp_opted_out_at.is_some(),
+        row.whatsapp_last_inbound_at,
+        now,
+        has_template,
+        policy,
+    )
 }
 
 #[cfg(test)]

@@ -11,3 +11,4 @@ pub mod preview;
 pub mod realtime;
 pub mod tickets;
 pub mod users;
+pub mod whatsapp_inbound;

@@ -44,3 +44,4 @@ mod users;
 mod users_cli;
 mod whatsapp;
 mod whatsapp_delivery;
+mod whatsapp_inbound;

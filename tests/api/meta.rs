@@ -15,7 +15,7 @@ use crate::whatsapp::settled;
 
 const APP_SECRET: &str = "meta-app-secret";
 
-async fn meta_app(engine: Engine, fake: &MockServer) -> TestApp {
+pub async fn meta_app(engine: Engine, fake: &MockServer) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(engine, move |c| {
         c.whatsapp_provider = WhatsAppProviderKind::Meta;
@@ -30,7 +30,7 @@ async fn meta_app(engine: Engine, fake: &MockServer) -> TestApp {
     .await
 }
 
-fn sign(body: &str) -> String {
+pub fn sign(body: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
     mac.update(body.as_bytes());
     let hex: String = mac

@@ -71,7 +71,12 @@ async fn admin_sees_every_profile(app: TestApp) {
             "whatsapp_number",
             "department",
             "created_at",
-            "updated_at"
+            "updated_at",
+            // Additive (issue 15): the WhatsApp window and opt-out.
+            "whatsapp_last_inbound_at",
+            "whatsapp_window_open",
+            "whatsapp_window_open_until",
+            "whatsapp_opted_out_at"
         ]
     );
     assert_eq!(p["username"], "client");

@@ -181,7 +181,12 @@ async fn admin_lists_users_newest_first(app: TestApp) {
             "department",
             "is_active",
             "date_joined",
-            "last_login"
+            "last_login",
+            // Additive (issue 15): the WhatsApp window and opt-out.
+            "whatsapp_last_inbound_at",
+            "whatsapp_window_open",
+            "whatsapp_window_open_until",
+            "whatsapp_opted_out_at"
         ]
     );
     assert_eq!(first["full_name"], "user02");

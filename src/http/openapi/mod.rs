@@ -24,7 +24,9 @@ use utoipa::{Modify, OpenApi, ToResponse};
 
 use crate::error::Error;
 use crate::http::tickets::{self, actions, attachments};
-use crate::http::{auth, health, notifications, preferences, profiles, realtime, users, webhooks};
+use crate::http::{
+    auth, health, notifications, preferences, profiles, realtime, users, webhooks, whatsapp,
+};
 use crate::state::AppState;
 use components::*;
 
@@ -225,6 +227,7 @@ route is `405` (after authentication).";
         notifications::retry_failed, notifications::retrieve,
         notifications::mark_as_read, notifications::retry,
         webhooks::twilio_status, webhooks::meta_verify, webhooks::meta_events,
+        webhooks::inbound::twilio_inbound, whatsapp::messages,
         schema, docs_index, docs_asset, to_docs, to_docs_from_root,
     ),
     components(
@@ -247,7 +250,8 @@ route is `405` (after authentication).";
         (name = "users", description = "User management (ADMIN only)."),
         (name = "profiles", description = "Profiles (scoped: admins see all, others their own) and self-update."),
         (name = "notifications", description = "The in-app notification bell; admins also audit the WhatsApp/e-mail delivery log, its stats and retries."),
-        (name = "webhooks", description = "Delivery status callbacks from Twilio and Meta (signature-checked)."),
+        (name = "webhooks", description = "Delivery status callbacks and users' messages from Twilio and Meta (signature-checked)."),
+        (name = "whatsapp", description = "The WhatsApp messages users sent, with what each command did (ADMIN only)."),
         (name = "operations", description = "Health, readiness and Prometheus metrics."),
         (name = "docs", description = "This document and its Swagger UI."),
     ),

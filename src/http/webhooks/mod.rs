@@ -1,8 +1,11 @@
 //! Provider callbacks: Twilio message status (`X-Twilio-Signature`) and Meta's webhook
 //! (verification challenge and `X-Hub-Signature-256`). The signatures are checked here
 //! (`signature`); the statuses are recorded by `service::notifications` (they only move forward).
+//! Messages from users (Twilio's inbound webhook, Meta's `messages`) are in `inbound`.
 
+pub mod inbound;
 pub mod signature;
+mod signed;
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -16,7 +19,8 @@ use crate::error::{Error, Result};
 use crate::http::openapi::components::{Detail, FieldErrors};
 use crate::service::notifications::record_delivery_status;
 use crate::state::AppState;
-use signature::{constant_time_eq, validate_meta, validate_twilio};
+use signature::{constant_time_eq, validate_meta};
+use signed::{forbidden, signed_twilio_params};
 
 /// Twilio's status callback (form-encoded; other parameters Twilio sends are ignored).
 #[derive(ToSchema)]
@@ -29,33 +33,6 @@ pub struct TwilioStatusCallback {
     pub message_status: String,
     #[schema(rename = "ErrorCode")]
     pub error_code: Option<String>,
-}
-
-fn forbidden(why: &str) -> Error {
-    Error::PermissionDeniedBecause(why.to_string())
-}
-
-/// The URL the provider called, as it signed it: `PUBLIC_BASE_URL` when set (the address given
-/// to Twilio), else the scheme and Host the request came with.
-fn called_url(state: &AppState, headers: &HeaderMap, uri: &Uri) -> String {
-    let base = match &state.config.public_base_url {
-        Some(b) => b.clone(),
-        None => {
-            let host = headers
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost");
-            let scheme = headers
-                .get("x-forwarded-proto")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("http");
-            format!("{scheme}://{host}")
-        }
-    };
-    match uri.query() {
-        Some(q) => format!("{base}{}?{q}", uri.path()),
-        None => format!("{base}{}", uri.path()),
-    }
 }
 
 /// Twilio's message status callback (`X-Twilio-Signature` checked; statuses only move forward).
@@ -100,32 +77,6 @@ pub async fn twilio_status(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// The form parameters of a Twilio callback whose `X-Twilio-Signature` checks out.
-fn signed_twilio_params(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    body: &[u8],
-) -> Result<Vec<(String, String)>> {
-    let token = state.config.twilio.webhook_auth_token.expose();
-    if token.is_empty() {
-        return Err(forbidden(
-            "Twilio is not configured: status callbacks cannot be verified.",
-        ));
-    }
-    let signature = headers
-        .get("x-twilio-signature")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
-    let url = called_url(state, headers, uri);
-    if signature.is_empty() || !validate_twilio(token, &url, &params, signature) {
-        tracing::warn!(url = %url, "Twilio callback with a missing or wrong X-Twilio-Signature refused");
-        return Err(forbidden("Invalid or missing X-Twilio-Signature."));
-    }
-    Ok(params)
-}
-
 /// Meta's subscription challenge.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -165,10 +116,11 @@ pub async fn meta_verify(
     Ok(q.challenge.unwrap_or_default().into_response())
 }
 
-/// Message statuses from the WhatsApp Cloud API (`X-Hub-Signature-256` checked).
+/// Message statuses and users' messages from the WhatsApp Cloud API (`X-Hub-Signature-256`
+/// checked).
 #[utoipa::path(post, path = "/api/webhooks/meta/", tag = "webhooks", operation_id = "webhooks_meta_events",
     params(("X-Hub-Signature-256" = String, Header, description = "`sha256=` HMAC of the body with the app secret")),
-    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]`)"),
+    request_body(content(("application/json")), description = "Meta's webhook payload (`entry[].changes[].value.statuses[]` and `.messages[]`)"),
     responses(
         (status = 200, description = "Recorded"),
         (status = 400, description = "Not JSON", body = Detail),
@@ -203,5 +155,6 @@ pub async fn meta_events(
         let code = s["errors"][0]["code"].as_i64().map(|c| c.to_string());
         record_delivery_status(&state, "meta", id, status, code.as_deref()).await?;
     }
+    inbound::meta_messages(&state, &payload).await?;
     Ok(StatusCode::OK.into_response())
 }

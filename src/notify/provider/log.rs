@@ -48,6 +48,7 @@ mod tests {
             body: "Ticket #12 created".to_string(),
             event: "ticket_created".to_string(),
             variables: Vec::new(),
+            use_template: false,
         }
     }
 

@@ -18,6 +18,9 @@ pub struct Outgoing {
     pub event: String,
     /// The template variables for that event, in order (`{"1": ..., "2": ...}` on Twilio).
     pub variables: Vec<String>,
+    /// Send the event's approved template (where the provider has one) instead of the text:
+    /// the recipient's 24-hour window is closed (`domain::whatsapp::route`).
+    pub use_template: bool,
 }
 
 /// A provider accepted the message.

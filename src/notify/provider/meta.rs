@@ -46,6 +46,11 @@ impl Meta {
         }
     }
 
+    /// True when a template is configured for `event`.
+    pub fn has_template(&self, event: &str) -> bool {
+        self.templates.get(event).is_some_and(|n| !n.is_empty())
+    }
+
     /// The request body: an approved template when one is configured for the event (the only
     /// thing delivered outside the 24-hour window), else plain text.
     fn payload(&self, msg: &Outgoing) -> Value {
@@ -55,7 +60,8 @@ impl Meta {
             .trim()
             .trim_start_matches("whatsapp:")
             .trim_start_matches('+');
-        match self.templates.get(&msg.event).filter(|n| !n.is_empty()) {
+        let template = self.templates.get(&msg.event);
+        match template.filter(|n| msg.use_template && !n.is_empty()) {
             Some(name) => {
                 let parameters: Vec<Value> = msg
                     .variables
@@ -279,6 +285,7 @@ mod tests {
             body: "Ticket #12 created".to_string(),
             event: "ticket_created".to_string(),
             variables: vec!["12".to_string(), "Printer on fire".to_string()],
+            use_template: true,
         }
     }
 

@@ -53,6 +53,15 @@ impl Provider {
         }
     }
 
+    /// True when an approved template is configured for `event` (sent outside the window).
+    pub fn has_template(&self, event: &str) -> bool {
+        match self {
+            Provider::Twilio(p) => p.has_template(event),
+            Provider::Meta(p) => p.has_template(event),
+            Provider::Log(_) | Provider::NotConfigured(_) => false,
+        }
+    }
+
     pub fn is_configured(&self) -> bool {
         !matches!(self, Provider::NotConfigured(_))
     }

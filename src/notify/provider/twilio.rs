@@ -81,6 +81,11 @@ impl Twilio {
         }
     }
 
+    /// True when a Content template is configured for `event`.
+    pub fn has_template(&self, event: &str) -> bool {
+        self.content_sids.get(event).is_some_and(|s| !s.is_empty())
+    }
+
     /// The form fields for one message, in a stable order (handy for logs and tests).
     fn form(&self, msg: &Outgoing) -> Vec<(&'static str, String)> {
         let mut form = vec![("To", whatsapp_address(&msg.to))];
@@ -88,7 +93,8 @@ impl Twilio {
             Sender::From(from) => form.push(("From", from.clone())),
             Sender::MessagingService(sid) => form.push(("MessagingServiceSid", sid.clone())),
         }
-        match self.content_sids.get(&msg.event).filter(|s| !s.is_empty()) {
+        let template = self.content_sids.get(&msg.event);
+        match template.filter(|s| msg.use_template && !s.is_empty()) {
             // An approved template is the only thing WhatsApp delivers outside the 24-hour
             // window (63016), and Twilio refuses `Body` next to `ContentSid`, so it is one or
             // the other.
@@ -319,6 +325,7 @@ mod tests {
             body: "Ticket #12 created".to_string(),
             event: "ticket_created".to_string(),
             variables: vec!["12".to_string(), "Printer on fire".to_string()],
+            use_template: true,
         }
     }
 
