@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod django;
+pub mod fallback;
 pub mod import;
 pub mod listen;
 pub mod notifications;
