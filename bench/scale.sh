@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Scale benchmark (issue 11): fills a database through bulk SQL (50 users; N tickets, 3 history
 # rows and 10 notification rows per ticket, of every channel and status, dated over three years),
-# then serves it and measures the list and count endpoints with wrk -t2 -c16. Prints one table per
-# engine and size (req/s, p50, p99), the fill time and the server's peak RSS.
+# then serves it and measures the list and count endpoints with wrk -t2 -c16, then the workflow
+# steps on fresh tickets (one request at a time, p50/p99 per step), then, server stopped, the
+# worker's claim of a batch of due rows (bench/claim.rs, if built: cargo build --release --bench
+# claim). Prints one table per engine and size (req/s, p50, p99), the fill time and the server's
+# peak RSS. Figures measured on this machine: bench/RESULTS.md.
 # Usage: bench/scale.sh [sqlite|postgres|both] [small|medium|full] [seconds] [migrations]
 #   migrations: instead of serving, builds the schema of migration 0006, fills it, then times each
 #   later migration's SQL (what `incident migrate` runs) on the populated database.
 #   small: 1k tickets / 10k log rows; medium: 100k / 1M; full: 1M / 10M.
+# BENCH_ROUNDS (1) repeats the measurements on the one fill; STEP_WORKFLOWS (100) workflows per
+# round; CLAIM_ROWS (5000) due rows the claim bench adds and claims per round.
 # BENCH_NO_BUILD=1 reuses target/release/incident ($CARGO_TARGET_DIR honoured); BENCH_BIN names
 # another binary.
 set -euo pipefail
@@ -93,6 +98,47 @@ time_migrations() {
   done
 }
 
+# Workflow steps on fresh tickets among the filled ones, one request at a time on one keep-alive
+# connection (as a person clicks): create (client), open_ticket and assign (admin), start_work and
+# finish_work (developer), approve (client); each step writes its history and notification rows.
+# Prints p50 and p99 per step and over all steps.
+steps() {
+  python3 - "$@" "${STEP_WORKFLOWS:-100}" <<'PY'
+import http.client, json, math, sys, time
+port, admin, client, dev, dev_id, n = sys.argv[1:5] + [int(sys.argv[5]), int(sys.argv[6])]
+conn = http.client.HTTPConnection("127.0.0.1", int(port))
+def call(token, method, path, body):
+    started = time.perf_counter()
+    conn.request(method, path, json.dumps(body), {"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    r = conn.getresponse(); data = r.read()
+    took = (time.perf_counter() - started) * 1000
+    if r.status >= 300: sys.exit(f"{method} {path}: {r.status} {data[:200]!r}")
+    return json.loads(data), took
+names = ["create", "open_ticket", "assign", "start_work", "finish_work", "approve"]
+took = {k: [] for k in names}
+for i in range(n):
+    t, ms = call(client, "POST", "/api/tickets/", {"title": f"Bench step {i}", "description": "The login form fails on submit",
+        "priority": "HIGH", "category": "BUG", "project_name": "Bench"})
+    took["create"].append(ms)
+    for name, token, body in [("open_ticket", admin, {}), ("assign", admin, {"assigned_to": [dev_id]}),
+                              ("start_work", dev, {}), ("finish_work", dev, {"comment": "Fixed the login form"}), ("approve", client, {})]:
+        took[name].append(call(token, "POST", f"/api/tickets/{t['id']}/{name}/", body)[1])
+def pct(v, q):
+    v = sorted(v); return v[max(1, math.ceil(q * len(v))) - 1]
+for name in names + ["all steps"]:
+    v = sum(took.values(), []) if name == "all steps" else took[name]
+    print(f"{'workflow step ' + name + f' ({n} sequential)':<58} {'':>10} {pct(v, .5):>8.2f}ms {pct(v, .99):>8.2f}ms")
+PY
+}
+
+# The worker's claim at this size (bench/claim.rs), when its binary is built.
+claim() {
+  local bin
+  bin=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/deps/claim-* 2>/dev/null | grep -v '\.d$' | head -1) || true
+  if [ -z "$bin" ]; then echo "(claim: build it with cargo build --release --bench claim)"; return; fi
+  "$bin" --bench "$1" "${CLAIM_ROWS:-5000}"
+}
+
 run_engine() {
   local engine=$1 port=$2 url started
   if [ "$engine" = sqlite ]; then
@@ -107,7 +153,8 @@ run_engine() {
     [ "$engine" = postgres ] && psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS incident_scale_$$ WITH (FORCE)"
     return
   fi
-  export DATABASE_URL=$url SECRET_KEY=bench-secret-key-0123456789 PORT=$port RUST_LOG=warn NOTIFY_WORKER=false
+  export DATABASE_URL=$url SECRET_KEY=bench-secret-key-0123456789 PORT=$port RUST_LOG=warn NOTIFY_WORKER=false \
+    TICKET_CREATE_RATE=off COMMENT_RATE=off
   for u in admin:ADMIN client:CLIENT dev:SUPPORT; do
     echo "bench-password" | $BIN create-user --username "${u%:*}" --role "${u#*:}" --password-stdin >/dev/null 2>&1
   done
@@ -127,9 +174,10 @@ run_engine() {
   local filled=$(( $(date +%s) - started ))
   $BIN serve >/dev/null 2>&1 & SERVER=$!
   until curl -s -o /dev/null "localhost:$port/healthz"; do sleep 0.1; done
-  local base="http://127.0.0.1:$port" admin client dev
-  login() { curl -s -X POST "$base/api/auth/login/" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"bench-password\"}" | json '["access"]'; }
-  admin=$(login admin); client=$(login client); dev=$(login dev)
+  local base="http://127.0.0.1:$port" admin client dev dev_id
+  login() { curl -s -X POST "$base/api/auth/login/" -H 'content-type: application/json' -d "{\"username\":\"$1\",\"password\":\"bench-password\"}"; }
+  admin=$(login admin | json '["access"]'); client=$(login client | json '["access"]')
+  dev=$(login dev); dev_id=$(echo "$dev" | json '["user"]["id"]'); dev=$(echo "$dev" | json '["access"]')
   echo
   echo "$engine, size $SIZE: $TICKETS tickets, $((TICKETS * 3)) history rows, $((TICKETS * 10)) log rows (filled in ${filled}s); wrk -t2 -c16 -d${DURATION}s"
   printf '%-58s %10s %10s %10s\n' request req/s p50 p99
@@ -140,27 +188,32 @@ run_engine() {
       "$(echo "$out" | awk '$1=="50%" {print $2}')" "$(echo "$out" | awk '$1=="99%" {print $2}')" \
       "$(echo "$out" | awk '/Non-2xx/ {print "non-2xx: " $5}')"
   }
-  report "notifications ?notification_type=WHATSAPP (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP"
-  report "notifications ?notification_type=WHATSAPP&status=FAILED" "$admin" "/api/notifications/?notification_type=WHATSAPP&status=FAILED"
-  report "notifications/stats/ (admin)" "$admin" "/api/notifications/stats/"
-  report "notifications/unread_count/ (admin)" "$admin" "/api/notifications/unread_count/"
-  report "notifications ?notification_type=WHATSAPP&ticket= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&ticket=$((TICKETS / 2))"
-  report "notifications ?notification_type=WHATSAPP&recipient= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&recipient=10"
-  report "notifications ?notification_type=WHATSAPP&delivery_status=failed" "$admin" "/api/notifications/?notification_type=WHATSAPP&delivery_status=failed"
-  report "notifications/unread/ (admin)" "$admin" "/api/notifications/unread/"
-  report "notifications/unread_count/ (a client)" "$client" "/api/notifications/unread_count/"
-  report "tickets/ page 1 (admin)" "$admin" "/api/tickets/"
-  report "tickets/ page 50 (admin)" "$admin" "/api/tickets/?page=50"
-  report "tickets/?status=OPENED&priority=MEDIUM (admin)" "$admin" "/api/tickets/?status=OPENED&priority=MEDIUM"
-  report "tickets/?ordering=-priority&page=50 (admin)" "$admin" "/api/tickets/?ordering=-priority&page=50"
-  report "tickets/?search=4242 cannot (admin, a few match)" "$admin" "/api/tickets/?search=4242%20cannot"
-  report "tickets/?search=project 17 (admin, 1 in 40 match)" "$admin" "/api/tickets/?search=project%2017"
-  report "tickets/?search=reproduce (admin, every ticket matches)" "$admin" "/api/tickets/?search=reproduce"
-  report "tickets/ (a client's own)" "$client" "/api/tickets/"
-  report "tickets/ (a developer's)" "$dev" "/api/tickets/"
-  report "tickets/{id}/ (admin)" "$admin" "/api/tickets/$((TICKETS / 2))/"
+  for round in $(seq "${BENCH_ROUNDS:-1}"); do
+    echo "round $round of ${BENCH_ROUNDS:-1} (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    report "notifications ?notification_type=WHATSAPP (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP"
+    report "notifications ?notification_type=WHATSAPP&status=FAILED" "$admin" "/api/notifications/?notification_type=WHATSAPP&status=FAILED"
+    report "notifications/stats/ (admin)" "$admin" "/api/notifications/stats/"
+    report "notifications/unread_count/ (admin)" "$admin" "/api/notifications/unread_count/"
+    report "notifications ?notification_type=WHATSAPP&ticket= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&ticket=$((TICKETS / 2))"
+    report "notifications ?notification_type=WHATSAPP&recipient= (admin)" "$admin" "/api/notifications/?notification_type=WHATSAPP&recipient=10"
+    report "notifications ?notification_type=WHATSAPP&delivery_status=failed" "$admin" "/api/notifications/?notification_type=WHATSAPP&delivery_status=failed"
+    report "notifications/unread/ (admin)" "$admin" "/api/notifications/unread/"
+    report "notifications/unread_count/ (a client)" "$client" "/api/notifications/unread_count/"
+    report "tickets/ page 1 (admin)" "$admin" "/api/tickets/"
+    report "tickets/ page 50 (admin)" "$admin" "/api/tickets/?page=50"
+    report "tickets/?status=OPENED&priority=MEDIUM (admin)" "$admin" "/api/tickets/?status=OPENED&priority=MEDIUM"
+    report "tickets/?ordering=-priority&page=50 (admin)" "$admin" "/api/tickets/?ordering=-priority&page=50"
+    report "tickets/?search=4242 cannot (admin, a few match)" "$admin" "/api/tickets/?search=4242%20cannot"
+    report "tickets/?search=project 17 (admin, 1 in 40 match)" "$admin" "/api/tickets/?search=project%2017"
+    report "tickets/?search=reproduce (admin, every ticket matches)" "$admin" "/api/tickets/?search=reproduce"
+    report "tickets/ (a client's own)" "$client" "/api/tickets/"
+    report "tickets/ (a developer's)" "$dev" "/api/tickets/"
+    report "tickets/{id}/ (admin)" "$admin" "/api/tickets/$((TICKETS / 2))/"
+    steps "$port" "$admin" "$client" "$dev" "$dev_id"
+  done
   printf '%-58s %s\n' "server peak RSS" "$(awk '/VmHWM/ {print $2, $3}' /proc/$SERVER/status)"
   kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
+  for round in $(seq "${BENCH_ROUNDS:-1}"); do claim "$url"; done
   if [ "$engine" = postgres ]; then psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS incident_scale_$$ WITH (FORCE)"; fi
 }
 

@@ -67,6 +67,11 @@ fn assert_uses_the_due_index(plan: &[String]) {
         "the claim scans the log:\n{text}"
     );
     assert!(!text.contains("notification_log_type_idx"), "{text}");
+    // The batch is read in the index's order and the read stops there: no sort of every due row.
+    assert!(
+        !text.contains("Sort") && !text.contains("TEMP B-TREE"),
+        "the claim sorts the due rows:\n{text}"
+    );
 }
 
 #[tokio::test]
@@ -194,11 +199,11 @@ async fn postgres_statement_over_the_limit_is_cancelled() {
     assert!(closed.is_ok(), "closing waited for the abandoned statement");
 }
 
-/// A client (1), ten developers (2 to 11) and `TICKETS` tickets of every status, priority and
-/// category, a tenth of them the client's, a third assigned to one developer each; `{series}` is the engine's number
-/// series (`x`).
-const TICKET_FILL: [&str; 5] = [
-    "INSERT INTO users (username, password, date_joined) SELECT 'u' || x, 'x', CURRENT_TIMESTAMP FROM series WHERE x <= 11",
+/// A client (1), eleven developers (2 to 12) and `TICKETS` tickets of every status, priority and
+/// category, a tenth of them the client's, a third assigned to one of developers 2 to 11 each
+/// (a thousand each), six to developer 12; `{series}` is the engine's number series (`x`).
+const TICKET_FILL: [&str; 6] = [
+    "INSERT INTO users (username, password, date_joined) SELECT 'u' || x, 'x', CURRENT_TIMESTAMP FROM series WHERE x <= 12",
     "INSERT INTO user_profiles (user_id, role, created_at, updated_at) \
      SELECT id, CASE id WHEN 1 THEN 'CLIENT' ELSE 'SUPPORT' END, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM users",
     "INSERT INTO tickets (project_name, title, description, priority, category, status, created_by_id, created_at, updated_at, version) \
@@ -208,6 +213,7 @@ const TICKET_FILL: [&str; 5] = [
      CASE x % 6 WHEN 0 THEN 'NEW' WHEN 1 THEN 'OPENED' WHEN 2 THEN 'IN_PROGRESS' WHEN 3 THEN 'RESOLVED' \
      WHEN 4 THEN 'WAITING_APPROVAL' ELSE 'CLOSED' END, CASE x % 10 WHEN 0 THEN 1 ELSE 2 + x % 10 END, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 0 FROM series",
     "INSERT INTO ticket_assignees (ticket_id, user_id) SELECT id, 2 + (id / 3) % 10 FROM tickets WHERE id % 3 = 0",
+    "INSERT INTO ticket_assignees (ticket_id, user_id) SELECT id, 12 FROM tickets WHERE id % 5000 = 1",
     "ANALYZE",
 ];
 const TICKETS: i64 = 30_000;
@@ -298,8 +304,19 @@ fn list_cases() -> Vec<ListCase> {
             Some("tickets_created_by_idx"),
         ),
         (
-            "a developer's",
+            // A thirtieth of the tickets: the order's index walked, each ticket's assignment
+            // probed, until the page is full.
+            "a developer's, many tickets",
             Scope::AssignedTo(2),
+            ListFilter::default(),
+            0,
+            &["tickets_created_at_idx", "ticket_assignees_pkey"],
+            Some("ticket_assignees_user_idx"),
+        ),
+        (
+            // Six tickets: their set, read and sorted, not a walk of the whole index.
+            "a developer's, few tickets",
+            Scope::AssignedTo(12),
             ListFilter::default(),
             0,
             &["ticket_assignees_user_idx", "ticket_assignees_pkey"],

@@ -165,17 +165,38 @@ impl Scope {
 }
 
 /// Appends the scope condition to `where_`, numbering placeholders after `args`.
-pub(super) fn scope_condition(scope: Scope, where_: &mut Vec<String>, args: &mut Vec<Arg>) {
+/// How a condition on a developer's scope finds their tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Assigned {
+    /// The set of their assignments, read from `ticket_assignees_user_idx` (SQLite does not
+    /// turn an EXISTS into a join: it would probe once per ticket): for a few tickets.
+    Set,
+    /// One probe of each ticket's assignment by its primary key: for one ticket, or for a page
+    /// read in index order among many of theirs (the walk stops at the page).
+    Probe,
+}
+
+/// The caller's scope as a condition on `t`.
+pub(super) fn scope_condition(
+    scope: Scope,
+    assigned: Assigned,
+    where_: &mut Vec<String>,
+    args: &mut Vec<Arg>,
+) {
     match scope {
         Scope::All => {}
         Scope::AssignedTo(u) => {
             args.push(Arg::I64(u));
-            // A set the planners read from `ticket_assignees_user_idx` (SQLite does not turn
-            // an EXISTS into a join: it would probe it once per ticket).
-            where_.push(format!(
-                "t.id IN (SELECT a.ticket_id FROM ticket_assignees a WHERE a.user_id = ${})",
-                args.len()
-            ));
+            where_.push(match assigned {
+                Assigned::Set => format!(
+                    "t.id IN (SELECT a.ticket_id FROM ticket_assignees a WHERE a.user_id = ${})",
+                    args.len()
+                ),
+                Assigned::Probe => format!(
+                    "EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = ${})",
+                    args.len()
+                ),
+            });
         }
         Scope::CreatedBy(u) => {
             args.push(Arg::I64(u));
@@ -186,10 +207,9 @@ pub(super) fn scope_condition(scope: Scope, where_: &mut Vec<String>, args: &mut
 
 /// One ticket if the scope lets the caller see it.
 pub async fn get(db: &Db, id: i64, scope: Scope) -> Result<Option<TicketRow>, sqlx::Error> {
-    let mut where_ = Vec::new();
+    let mut where_ = vec!["t.id = $1".to_string()];
     let mut args = vec![Arg::I64(id)];
-    scope_condition(scope, &mut where_, &mut args);
-    where_.insert(0, "t.id = $1".to_string());
+    scope_condition(scope, Assigned::Probe, &mut where_, &mut args);
     let sql = format!(
         "SELECT {}, {} FROM tickets t JOIN users u ON u.id = t.created_by_id WHERE {}",
         TICKET_COLUMNS,
