@@ -2,6 +2,8 @@
 //! written once (`$N` placeholders work on both drivers). Only this module knows SQL.
 
 pub mod blob;
+pub mod console_sessions;
+pub mod dashboard;
 pub mod django;
 pub mod import;
 pub mod listen;
