@@ -27,6 +27,9 @@ on_both_databases!(
     user_text_is_escaped_on_every_page,
     a_console_step_writes_the_same_history_and_notifications_as_the_api,
     the_user_list_searches_and_filters_by_role_and_flags_admins_without_whatsapp,
+    the_log_filters_exports_csv_and_retries_only_when_confirmed,
+    the_dashboard_counts_tickets_breaches_and_the_queue,
+    diagnostics_show_the_provider_and_explain_a_failed_test,
 );
 
 on_both_databases!(config = short_idle; an_idle_session_ends);
@@ -747,5 +750,197 @@ async fn the_user_list_searches_and_filters_by_role_and_flags_admins_without_wha
     assert!(
         literal.body.contains("No user matches."),
         "% is a plain character"
+    );
+}
+
+/// Inserts one log row; returns its id.
+async fn log_row(
+    app: &TestApp,
+    recipient: i64,
+    channel: &str,
+    status: &str,
+    code: Option<&str>,
+    event: &str,
+) -> i64 {
+    const SQL: &str = "INSERT INTO notification_log (recipient_id, notification_type, subject, message, status, created_at, \
+                       updated_at, event, error_code, error_message, attempts) VALUES ($1, $2, 's', 'm', $3, $4, $4, $5, $6, $7, 1) RETURNING id";
+    let now = incident::domain::datetime::now();
+    let error = code.map(|c| format!("Provider refused (error {c})"));
+    let mut tx = app.db.begin().await.unwrap();
+    let id: i64 = incident::on_tx!(&mut tx, c => sqlx::query_scalar(SQL).bind(recipient).bind(channel).bind(status)
+        .bind(now).bind(event).bind(code).bind(error).fetch_one(&mut *c).await.unwrap());
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn the_log_filters_exports_csv_and_retries_only_when_confirmed(app: TestApp) {
+    let (mut c, _) = Console::admin(&app, "boss").await;
+    let alice = app.create_user("alice", Role::Support).await;
+    let bob = app.create_user("bob", Role::Client).await;
+    let failed = log_row(
+        &app,
+        alice,
+        "WHATSAPP",
+        "FAILED",
+        Some("63016"),
+        "ticket_assigned",
+    )
+    .await;
+    log_row(&app, bob, "WHATSAPP", "SENT", None, "ticket_created").await;
+    log_row(&app, bob, "SYSTEM", "SENT", None, "=cmd()").await;
+    let all = c.get("/admin/notifications/").await;
+    assert!(all.body.contains("3 row(s)"), "{}", all.body);
+    let only = c.get("/admin/notifications/?type=WHATSAPP&status=FAILED&recipient=alice&event=ticket_assigned").await;
+    assert!(
+        only.body.contains("1 row(s)") && only.body.contains(&format!("id=\"retry-{failed}\"")),
+        "{}",
+        only.body
+    );
+    assert!(
+        only.body.contains("Outside the 24-hour window"),
+        "the fix of 63016: {}",
+        only.body
+    );
+    let nobody = c.get("/admin/notifications/?recipient=nobody").await;
+    assert!(nobody.body.contains("0 row(s)"), "{}", nobody.body);
+    let later = c.get("/admin/notifications/?from=2999-01-01").await;
+    assert!(later.body.contains("0 row(s)"));
+    let csv = c.get("/admin/notifications/export.csv?type=WHATSAPP").await;
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(csv.body.lines().count(), 3, "{}", csv.body);
+    let system = c.get("/admin/notifications/export.csv?type=SYSTEM").await;
+    assert!(
+        system.body.contains("\"'=cmd()\""),
+        "formulas neutralised: {}",
+        system.body
+    );
+    // Retry all needs the confirmation; retry one re-queues the row.
+    let token = all.csrf();
+    let unconfirmed = c
+        .post(
+            "/admin/notifications/retry_failed/",
+            &[("channel", "WHATSAPP"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, StatusCode::SEE_OTHER);
+    assert!(
+        unconfirmed.location().contains("Nothing%20retried")
+            || unconfirmed.location().contains("Nothing+retried"),
+        "{}",
+        unconfirmed.location()
+    );
+    let status = |app: &TestApp| {
+        let db = app.db.clone();
+        async move {
+            let s: String = incident::on_db!(&db, p => sqlx::query_scalar("SELECT status FROM notification_log WHERE id = $1").bind(failed).fetch_one(p).await).unwrap();
+            s
+        }
+    };
+    assert_eq!(status(&app).await, "FAILED");
+    let retried = c
+        .post(
+            &format!("/admin/notifications/{failed}/retry/"),
+            &[
+                ("back", "/admin/notifications/?status=FAILED"),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::SEE_OTHER);
+    assert!(
+        retried
+            .location()
+            .starts_with("/admin/notifications/?status=FAILED&done="),
+        "{}",
+        retried.location()
+    );
+    assert_eq!(status(&app).await, "PENDING");
+    let elsewhere = c
+        .post(
+            &format!("/admin/notifications/{failed}/retry/"),
+            &[("back", "https://evil.example/"), ("csrf_token", &token)],
+        )
+        .await;
+    assert!(
+        elsewhere
+            .location()
+            .starts_with("/admin/notifications/?done="),
+        "{}",
+        elsewhere.location()
+    );
+}
+
+async fn the_dashboard_counts_tickets_breaches_and_the_queue(app: TestApp) {
+    let (mut c, _) = Console::admin(&app, "boss").await;
+    let (_, client) = app.user_token("carol", Role::Client).await;
+    for _ in 0..2 {
+        app.post(
+            "/api/tickets/",
+            &client,
+            json!({"title": "Printer", "description": "On fire"}),
+        )
+        .await;
+    }
+    let alice = app.create_user("alice", Role::Support).await;
+    log_row(
+        &app,
+        alice,
+        "WHATSAPP",
+        "FAILED",
+        Some("21211"),
+        "ticket_created",
+    )
+    .await;
+    let dash = c.get("/admin/").await;
+    assert_eq!(dash.status, StatusCode::OK);
+    assert!(
+        dash.body.contains("<span class=\"big\">2</span><br>New"),
+        "{}",
+        dash.body
+    );
+    assert!(
+        dash.body.contains("<svg") && dash.body.contains("WhatsApp failed 1"),
+        "{}",
+        dash.body
+    );
+    assert!(
+        dash.body.contains("Invalid phone number format"),
+        "the last error's fix: {}",
+        dash.body
+    );
+    assert!(dash.body.contains("id=\"queue-depth\">"), "{}", dash.body);
+}
+
+async fn diagnostics_show_the_provider_and_explain_a_failed_test(app: TestApp) {
+    let (mut c, _) = Console::admin(&app, "boss").await;
+    let page = c.get("/admin/diagnostics/").await;
+    assert!(
+        page.body.contains("twilio") && page.body.contains("Send a test WhatsApp"),
+        "{}",
+        page.body
+    );
+    let token = page.csrf();
+    let bad = c
+        .post(
+            "/admin/diagnostics/whatsapp/",
+            &[("to", "12ab"), ("csrf_token", &token)],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(
+        bad.body.contains("id=\"test-result\"") && bad.body.contains("Invalid phone number format"),
+        "{}",
+        bad.body
+    );
+    let unconfigured = c
+        .post(
+            "/admin/diagnostics/whatsapp/",
+            &[("to", "+201001234567"), ("csrf_token", &token)],
+        )
+        .await;
+    assert!(
+        unconfigured.body.contains("WhatsApp send failed"),
+        "{}",
+        unconfigured.body
     );
 }

@@ -253,6 +253,8 @@ async fn browser_users_and_a_ticket_walked_through_the_buttons() {
     let b = Browser::start().await;
     {
         let base = app.base.clone();
+        app.create_user_with("ops", Role::Admin, "Ops", "Team", Some("+201001112224"))
+            .await;
         app.create_user_with("boss", Role::Admin, "Bo", "Boss", Some("+201001112223"))
             .await;
         let dev = app
@@ -260,8 +262,9 @@ async fn browser_users_and_a_ticket_walked_through_the_buttons() {
             .await;
         b.sign_in(&base, "boss", &password_of("boss")).await;
 
+        app.create_user("lonely-admin", Role::Admin).await;
         b.goto(&format!("{base}/admin/users/")).await;
-        assert!(b.body().await.contains("no WhatsApp number"));
+        assert!(b.body().await.contains("no WhatsApp number"), "an admin without one is flagged");
         b.shot("users").await;
         b.assert_keyboard_usable("users").await;
 
@@ -296,8 +299,11 @@ async fn browser_users_and_a_ticket_walked_through_the_buttons() {
         b.shot("user-new").await;
 
         // NEW -> OPENED -> assigned through the buttons; the developer works it through the
-        // API; the admin approves: CLOSED.
-        let (_, client) = app.user_token("carol", Role::Client).await;
+        // API; the admin, who reported it (only the reporter approves), approves: CLOSED.
+        let client = app.login("boss").await["access"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let (_, body) = app
             .post(
                 "/api/tickets/",
@@ -374,7 +380,7 @@ async fn browser_users_and_a_ticket_walked_through_the_buttons() {
         b.shot("notifications").await;
         b.assert_keyboard_usable("notifications").await;
         let failed: i64 = incident::on_db!(&app.db, p => sqlx::query_scalar(
-            "SELECT id FROM notification_log WHERE status = 'FAILED' AND notification_type = 'WHATSAPP'").fetch_one(p).await).unwrap();
+            "SELECT id FROM notification_log WHERE status = 'FAILED' AND notification_type = 'WHATSAPP' AND error_code = '21211'").fetch_one(p).await).unwrap();
         b.click(&format!("#retry-{failed}")).await;
         assert!(b.text("#done").await.contains("queued again"));
         app.deliver_due().await;

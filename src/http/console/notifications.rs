@@ -226,6 +226,47 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
+/// One CSV line of a row.
+fn csv_line(n: &NotificationRow) -> String {
+    let fields = [
+        n.id.to_string(),
+        format_short(Some(&n.created_at)),
+        n.notification_type.clone(),
+        n.event.clone().unwrap_or_default(),
+        n.ticket_id.map(|t| t.to_string()).unwrap_or_default(),
+        n.username.clone(),
+        n.status.clone(),
+        n.delivery_status.clone().unwrap_or_default(),
+        n.attempts.to_string(),
+        n.error_code.clone().unwrap_or_default(),
+        n.error_message.clone().unwrap_or_default(),
+    ];
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// The CSV of the rows `filter` selects, read a chunk at a time.
+async fn csv_of(state: &AppState, filter: &Filter) -> Result<String, ConsoleError> {
+    let mut out = String::from(
+        "id,created_at,type,event,ticket,recipient,status,delivery_status,attempts,error_code,error\r\n",
+    );
+    let mut offset = 0;
+    while offset < EXPORT_MAX {
+        let rows = service::page(state, filter, offset, EXPORT_CHUNK).await?;
+        rows.iter().for_each(|n| out.push_str(&csv_line(n)));
+        if (rows.len() as i64) < EXPORT_CHUNK {
+            break;
+        }
+        offset += EXPORT_CHUNK;
+    }
+    Ok(out)
+}
+
 /// `GET /admin/notifications/export.csv`: the filtered rows (at most `EXPORT_MAX`).
 pub async fn export(
     State(state): State<AppState>,
@@ -233,38 +274,7 @@ pub async fn export(
     Query(q): Query<LogQuery>,
 ) -> Result<Response, ConsoleError> {
     let filter = filter_of(&state, &q).await?;
-    let mut out = String::from("id,created_at,type,event,ticket,recipient,status,delivery_status,attempts,error_code,error\r\n");
-    let mut offset = 0;
-    while offset < EXPORT_MAX {
-        let rows = service::page(&state, &filter, offset, EXPORT_CHUNK).await?;
-        for n in &rows {
-            let fields = [
-                n.id.to_string(),
-                format_short(Some(&n.created_at)),
-                n.notification_type.clone(),
-                n.event.clone().unwrap_or_default(),
-                n.ticket_id.map(|t| t.to_string()).unwrap_or_default(),
-                n.username.clone(),
-                n.status.clone(),
-                n.delivery_status.clone().unwrap_or_default(),
-                n.attempts.to_string(),
-                n.error_code.clone().unwrap_or_default(),
-                n.error_message.clone().unwrap_or_default(),
-            ];
-            out.push_str(
-                &fields
-                    .iter()
-                    .map(|f| csv_field(f))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-            out.push_str("\r\n");
-        }
-        if (rows.len() as i64) < EXPORT_CHUNK {
-            break;
-        }
-        offset += EXPORT_CHUNK;
-    }
+    let out = csv_of(&state, &filter).await?;
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
         (
