@@ -25,10 +25,17 @@
 //!   server's peak RSS. Target (#4): 500 messages/s.
 //! - D: 800 rows queued, restart with `NOTIFY_RATE_PER_SECOND=80`; the delivered rate over the
 //!   steady part (the first second left out). Target (#4): within 5% of 80/s.
+//! - E (`notify_email.rs`, issue 13): e-mail through a fake SMTP server served by this process
+//!   (plain TCP on 127.0.0.1, answering each message 50 ms after its data). E1: 4,000 e-mail
+//!   rows queued with the worker off (400 tickets x 10 admins with addresses and no numbers),
+//!   then a restart with the worker on; delivered e-mails/s and the SMTP connections opened
+//!   (reuse). Target: 300 e-mails/s. E2: a step's latency over `BENCH_EMAIL_WORKFLOWS` (50)
+//!   workflows with e-mail on (every user has an address, EMAIL_HOST set) and off (no
+//!   addresses, no EMAIL_HOST).
 //!
 //! Knobs (environment): `INCIDENT_BIN` (the binary), `TEST_DATABASE_URL`, `BENCH_WORKFLOWS` (A,
 //! 200), `BENCH_SECONDS` (B, 10), `BENCH_MESSAGES` (C, 10000, a multiple of 10), `BENCH_SCENARIOS`
-//! (which to run, default `ABCD`).
+//! (which to run, default `ABCDE`), `BENCH_EMAILS` (E1, 4000, a multiple of 10).
 //! The server, PostgreSQL and this load generator share the machine, so figures move with
 //! whatever else runs on it; the load average is printed with each engine.
 
@@ -53,6 +60,8 @@ use tokio::task::JoinSet;
 #[path = "common.rs"]
 mod common;
 use common::*;
+#[path = "notify_email.rs"]
+mod email;
 
 type R<T> = Result<T, String>;
 
@@ -179,6 +188,8 @@ struct ServerEnv {
     rate: f64,
     concurrency: usize,
     pool: u32,
+    /// The fake SMTP server's port (`EMAIL_HOST=127.0.0.1`); `None`: e-mail not configured.
+    smtp_port: Option<u16>,
 }
 
 /// The worker on without a rate cap, 128 sends at once, 16 database connections.
@@ -187,6 +198,7 @@ const UNCAPPED: ServerEnv = ServerEnv {
     rate: 0.0,
     concurrency: 128,
     pool: 16,
+    smtp_port: None,
 };
 
 impl ServerEnv {
@@ -258,7 +270,10 @@ impl Server {
 struct Spec {
     username: String,
     role: &'static str,
+    /// Empty: none.
     number: String,
+    /// Empty: none.
+    email: String,
 }
 
 /// `admins` admins, one client, `devs` developers, every one with a WhatsApp number.
@@ -268,17 +283,20 @@ fn specs(admins: usize, devs: usize) -> Vec<Spec> {
             username: format!("admin{i}"),
             role: "ADMIN",
             number: format!("+1202555{:04}", 100 + i),
+            email: String::new(),
         })
         .collect();
     v.push(Spec {
         username: "client".into(),
         role: "CLIENT",
         number: "+12025550150".into(),
+        email: String::new(),
     });
     v.extend((1..=devs).map(|i| Spec {
         username: format!("dev{i}"),
         role: "SUPPORT",
         number: format!("+1202555{:04}", 160 + i),
+        email: String::new(),
     }));
     v
 }
@@ -408,9 +426,17 @@ impl Bench {
 
     async fn create_users(&self, db: &Database, specs: &[Spec]) -> R<()> {
         for s in specs {
-            let mut child = Command::new(&self.bin)
+            let mut command = Command::new(&self.bin);
+            command
                 .args(["create-user", "--username", &s.username, "--role", s.role])
-                .args(["--whatsapp-number", &s.number, "--password-stdin"])
+                .arg("--password-stdin");
+            if !s.number.is_empty() {
+                command.args(["--whatsapp-number", &s.number]);
+            }
+            if !s.email.is_empty() {
+                command.args(["--email", &s.email]);
+            }
+            let mut child = command
                 .current_dir(self.work.path())
                 .env_clear()
                 .env("DATABASE_URL", &db.url)
@@ -456,10 +482,18 @@ impl Bench {
         let log = self.work.path().join(format!("server-{label}-{n}.log"));
         let file = std::fs::File::create(&log).context(|| format!("{}", log.display()))?;
         let file2 = file.try_clone().context(|| format!("{}", log.display()))?;
-        let child = Command::new(&self.bin)
+        let mut command = Command::new(&self.bin);
+        command.env_clear();
+        if let Some(port) = env.smtp_port {
+            command
+                .env("EMAIL_HOST", "127.0.0.1")
+                .env("EMAIL_PORT", port.to_string())
+                .env("EMAIL_USE_TLS", "false")
+                .env("DEFAULT_FROM_EMAIL", "bench@example.com");
+        }
+        let child = command
             .arg("serve")
             .current_dir(self.work.path())
-            .env_clear()
             .env("DATABASE_URL", &db.url)
             .env("DATABASE_MAX_CONNECTIONS", env.pool.to_string())
             .env("HOST", "127.0.0.1")
@@ -1356,6 +1390,7 @@ struct Report {
     b_full: Option<BResult>,
     c: Option<CResult>,
     d: Option<DResult>,
+    e: Option<email::EResult>,
 }
 
 fn keep<T>(failures: &mut Vec<String>, what: String, r: R<T>) -> Option<T> {
@@ -1372,7 +1407,7 @@ fn keep<T>(failures: &mut Vec<String>, what: String, r: R<T>) -> Option<T> {
 async fn run(engines: Vec<Engine>) -> R<Vec<String>> {
     let b = Bench::new()?;
     let only = std::env::var("BENCH_SCENARIOS")
-        .unwrap_or_else(|_| "ABCD".into())
+        .unwrap_or_else(|_| "ABCDE".into())
         .to_ascii_uppercase();
     println!(
         "notify bench: {} serve, {} cores; server, database and load generator share the machine",
@@ -1409,6 +1444,10 @@ async fn run(engines: Vec<Engine>) -> R<Vec<String>> {
         if wants('D') {
             let res = scenario_d(&b, engine).await;
             r.d = keep(&mut failures, format!("{e} D"), res);
+        }
+        if wants('E') {
+            let res = email::scenario_e(&b, engine).await;
+            r.e = keep(&mut failures, format!("{e} E"), res);
         }
         reports.push((engine, r));
     }
@@ -1492,6 +1531,31 @@ fn summary(reports: &[(Engine, Report)]) {
             (
                 v.map(|s| format!("{s:.1}/s ({:+.1}%)", (s - 80.0) / 0.8)),
                 v.map(|s| (s - 80.0).abs() <= 4.0),
+            )
+        }),
+        ("E e-mails/s (SMTP 50 ms, reuse)", ">= 300/s", |_, r| {
+            let v = r.e.as_ref().map(|e| e.rate);
+            (v.map(per_second), v.map(|s| s >= 300.0))
+        }),
+        ("E SMTP connections / e-mails", "", |_, r| {
+            (
+                r.e.as_ref()
+                    .map(|e| format!("{} / {}", e.connections, e.emails)),
+                None,
+            )
+        }),
+        ("E step p50 / p99, e-mail on", "", |_, r| {
+            (
+                r.e.as_ref()
+                    .map(|e| format!("{} / {}", ms(e.on.0), ms(e.on.1))),
+                None,
+            )
+        }),
+        ("E step p50 / p99, e-mail off", "", |_, r| {
+            (
+                r.e.as_ref()
+                    .map(|e| format!("{} / {}", ms(e.off.0), ms(e.off.1))),
+                None,
             )
         }),
     ];

@@ -149,6 +149,8 @@ pub async fn run(
             // Connections of its own: requests holding the whole main pool cannot starve it.
             db: state.db.dedicated(WORKER_CONNECTIONS),
             provider: state.provider.clone(),
+            mailer: state.mailer.clone(),
+            fallback: state.fallback(),
             config: state.config.worker.clone(),
             wake: state.outbox.clone(),
             health: state.worker.clone(),

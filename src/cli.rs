@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `create-user`, `users`, `whatsapp test`,
+//! The command line: `serve` (default), `migrate`, `create-user`, `users`, `whatsapp test`, `email test`,
 //! `import-django`, `notifications prune`, `templates`, `config`; the Django management commands a team expects, with messages a
 //! person understands. Every command says which database it uses, on standard error.
 
@@ -16,7 +16,7 @@ mod notifications;
 mod settings;
 mod templates;
 mod users;
-pub use args::{command, Cli, Command, Settings, Source, WhatsAppCommand};
+pub use args::{command, Cli, Command, EmailCommand, Settings, Source, WhatsAppCommand};
 pub use common::{
     open_db, read_password, say, CreateUser, Failure, EXIT_CONFIG, EXIT_FAILURE, EXIT_USAGE,
 };
@@ -52,6 +52,9 @@ pub async fn run() -> i32 {
         Command::Users(users) => users::run(config, users).await,
         Command::Whatsapp(WhatsAppCommand::Test { to, message }) => {
             whatsapp_test(config, &to, &message).await
+        }
+        Command::Email(EmailCommand::Test { to, message }) => {
+            email_test(config, &to, &message).await
         }
         Command::ImportDjango(args) => import_django(config, args).await,
         Command::Notifications(NotificationsCommand::Prune(args)) => {
@@ -212,6 +215,39 @@ pub async fn whatsapp_test(config: Config, to: &str, message: &str) -> Result<()
     }
 }
 
+/// `incident email test`: one real e-mail, explained.
+pub async fn email_test(config: Config, to: &str, message: &str) -> Result<(), Failure> {
+    use crate::notify::provider::diagnose_channel;
+    use crate::notify::provider::smtp::{Email, Mailer};
+    let mailer = Mailer::from_config(&config.email, 1);
+    println!(
+        "Sending a test e-mail to {to} through {}...",
+        mailer.describe()
+    );
+    let email = Email {
+        notification_id: 0,
+        username: "email-test".to_string(),
+        to: to.to_string(),
+        subject: "Test e-mail from Incident Management System".to_string(),
+        text: message.to_string(),
+        html: None,
+    };
+    match mailer.send(&email).await {
+        Ok(receipt) => {
+            println!("✅ Sent: Message-ID <{}>", receipt.provider_message_id);
+            Ok(())
+        }
+        Err(e) => Err(Failure::new(format!(
+            "❌ E-mail send failed: {}{}\nCause and fix: {}",
+            e.message(),
+            e.code()
+                .map(|c| format!(" (error {c})"))
+                .unwrap_or_default(),
+            diagnose_channel("EMAIL", &e)
+        ))),
+    }
+}
+
 /// Says loudly what a newcomer needs to know before the first request.
 async fn startup_warnings(state: &AppState, key: &KeySource) {
     let c = &state.config;
@@ -242,6 +278,11 @@ async fn startup_warnings(state: &AppState, key: &KeySource) {
     } else if c.whatsapp_provider == WhatsAppProviderKind::Log {
         tracing::warn!(
             "WHATSAPP_PROVIDER=log: WhatsApp messages are written to this log, not sent"
+        );
+    }
+    if !c.email.is_configured() {
+        tracing::warn!(
+            "E-mail is not configured: set EMAIL_HOST (and EMAIL_HOST_USER, EMAIL_HOST_PASSWORD; see `incident help serve`). Until then e-mail notifications are recorded as FAILED \"E-mail not configured\"."
         );
     }
     match db::users::admins(&state.db).await {

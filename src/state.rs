@@ -13,6 +13,8 @@ use crate::auth::rate::UserRate;
 use crate::auth::throttle::LoginThrottle;
 use crate::config::Config;
 use crate::db::Db;
+use crate::notify::fallback::Fallback;
+use crate::notify::provider::smtp::Mailer;
 use crate::notify::provider::Provider;
 use crate::notify::push::{self, Hub};
 use crate::notify::sessions::Sessions;
@@ -31,6 +33,8 @@ pub struct AppState {
     pub templates: Arc<Templates>,
     /// The configured WhatsApp provider.
     pub provider: Arc<Provider>,
+    /// The configured e-mail sender (SMTP), or why there is none.
+    pub mailer: Arc<Mailer>,
     /// What the delivery worker has done (health and metrics).
     pub worker: Arc<Health>,
     /// Real-time pushes of in-app notifications to connected clients.
@@ -68,6 +72,11 @@ impl AppState {
             outbox: Arc::new(tokio::sync::Notify::new()),
             templates: Arc::new(templates),
             provider: Arc::new(Provider::from_config(&config)),
+            // As many SMTP connections as sends may run at once.
+            mailer: Arc::new(Mailer::from_config(
+                &config.email,
+                config.worker.max_concurrency.min(u32::MAX as usize) as u32,
+            )),
             worker: Arc::new(Health::default()),
             push: push::hub(),
             sessions: Sessions::new(config.max_realtime_sessions_per_user),
@@ -90,6 +99,14 @@ impl AppState {
             )),
             config: Arc::new(config),
             shutdown: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// What a failed WhatsApp message's e-mail fallback needs.
+    pub fn fallback(&self) -> Fallback {
+        Fallback {
+            templates: self.templates.clone(),
+            email_configured: self.mailer.is_configured(),
         }
     }
 }

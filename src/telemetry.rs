@@ -128,6 +128,11 @@ pub fn record_provider_latency(provider: &str, elapsed: Duration) {
         .record(elapsed.as_secs_f64());
 }
 
+/// How long one e-mail took over SMTP (a pooled connection's checkout included).
+pub fn record_smtp_latency(elapsed: Duration) {
+    metrics::histogram!("email_smtp_request_duration_seconds").record(elapsed.as_secs_f64());
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

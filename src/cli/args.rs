@@ -52,6 +52,9 @@ pub enum Command {
     /// WhatsApp diagnostics.
     #[command(subcommand)]
     Whatsapp(WhatsAppCommand),
+    /// E-mail diagnostics.
+    #[command(subcommand)]
+    Email(EmailCommand),
     /// Bring a Django deployment's database over (users keep their passwords); run it with
     /// --dry-run first. The target (DATABASE_URL) must be empty.
     ImportDjango(ImportDjango),
@@ -82,6 +85,23 @@ pub enum WhatsAppCommand {
         #[arg(
             long,
             default_value = "✅ Test message from Incident Management System: WhatsApp notifications are working."
+        )]
+        message: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EmailCommand {
+    /// Send one e-mail through the configured SMTP server; print its Message-ID, or the cause
+    /// and the fix.
+    Test {
+        /// The recipient's address, e.g. someone@example.com.
+        #[arg(long)]
+        to: String,
+        /// The text to send.
+        #[arg(
+            long,
+            default_value = "Test message from Incident Management System: e-mail notifications are working."
         )]
         message: String,
     },

@@ -6,6 +6,7 @@ mod attachments;
 mod auth;
 mod database;
 mod dev_key;
+mod email;
 mod http;
 mod messages;
 mod providers;
@@ -20,6 +21,7 @@ use std::time::Duration;
 
 pub use attachments::AttachmentLimits;
 pub use dev_key::{key_file, KeySource};
+pub use email::{EmailConfig, SmtpSecurity};
 pub use http::ConnectionLimits;
 pub use providers::{MetaConfig, TwilioConfig, WhatsAppProviderKind};
 pub use rates::Rate;
@@ -84,6 +86,8 @@ pub struct Config {
     pub whatsapp_provider: WhatsAppProviderKind,
     pub twilio: TwilioConfig,
     pub meta: MetaConfig,
+    /// The SMTP server e-mails go through (`EMAIL_*`, Django's names).
+    pub email: EmailConfig,
     pub worker: WorkerConfig,
     /// Tickets one user may create (`None`: unlimited; admins are never limited).
     pub ticket_create_rate: Option<Rate>,
@@ -142,6 +146,7 @@ impl Config {
         let whatsapp_provider = providers::kind(&mut r);
         let twilio = providers::twilio(&mut r, default_phone_region.as_deref());
         let meta = providers::meta(&mut r);
+        let email = email::read(&mut r);
         let worker = worker::read(&mut r);
         let rates = rates::read(&mut r);
         let attachments = attachments::read(&mut r);
@@ -183,6 +188,7 @@ impl Config {
             whatsapp_provider,
             twilio,
             meta,
+            email,
             worker,
             ticket_create_rate: rates.ticket_create,
             comment_rate: rates.comment,

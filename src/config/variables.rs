@@ -48,6 +48,8 @@ pub const DATABASE: &[&str] = &[
 pub const SERVE: &[&str] = &["serve"];
 /// Commands that send WhatsApp messages.
 pub const SEND: &[&str] = &["serve", "whatsapp"];
+/// Commands that send e-mail.
+pub const MAIL: &[&str] = &["serve", "email"];
 /// Commands that read phone numbers.
 pub const PHONES: &[&str] = &["serve", "create-user", "users", "whatsapp", "import-django"];
 /// Commands that render message templates.
@@ -59,6 +61,7 @@ pub const EVERY: &[&str] = &[
     "create-user",
     "users",
     "whatsapp",
+    "email",
     "import-django",
     "notifications",
     "templates",
@@ -146,6 +149,14 @@ pub const VARIABLES: &[Variable] = &[
     var("WHATSAPP_TEMPLATES", "(none)", SEND, "approved template names per event: event=name,..."),
     var("WHATSAPP_TEMPLATE_LANGUAGE", "en_US", SEND, "the templates' language"),
     var("WHATSAPP_BASE_URL", "https://graph.facebook.com", SEND, "Meta's API address (tests and proxies only)"),
+    var("EMAIL_HOST", "(none)", MAIL, "the SMTP server (smtp.gmail.com); without it e-mail is not configured"),
+    var("EMAIL_PORT", "(587 with TLS, 465 with SSL, else 25)", MAIL, "the SMTP server's port"),
+    var("EMAIL_HOST_USER", "(none)", MAIL, "the SMTP account (none: no authentication)"),
+    var("EMAIL_HOST_PASSWORD", "(none)", MAIL, "the SMTP password (Gmail: an app password)").secret(),
+    var("EMAIL_USE_TLS", "true", MAIL, "STARTTLS after connecting (port 587)"),
+    var("EMAIL_USE_SSL", "false", MAIL, "TLS from the first byte (port 465); excludes EMAIL_USE_TLS"),
+    var("DEFAULT_FROM_EMAIL", "(EMAIL_HOST_USER if an address, else webmaster@localhost)", MAIL, "the sender of e-mails"),
+    var("EMAIL_TIMEOUT", "15s", MAIL, "longest wait for each SMTP reply"),
     var("NOTIFY_WORKER", "true", SERVE, "run the delivery worker (false: this replica serves HTTP only)"),
     var("NOTIFY_RATE_PER_SECOND", "80", SERVE, "messages per second (0: no cap)"),
     var("NOTIFY_MAX_CONCURRENCY", "32", SERVE, "provider requests at once"),

@@ -5,6 +5,7 @@ pub mod blob;
 pub mod console_sessions;
 pub mod dashboard;
 pub mod django;
+pub mod fallback;
 pub mod import;
 pub mod listen;
 pub mod notifications;

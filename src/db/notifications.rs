@@ -19,6 +19,8 @@ pub struct NewNotification {
     pub message: String,
     /// Template variables as a JSON array, for providers sending an approved template.
     pub variables: Option<String>,
+    /// EMAIL rows: the HTML alternative of `message`.
+    pub html: Option<String>,
     /// `PENDING` for rows the worker delivers; `SENT` for SYSTEM rows, which are delivered by
     /// being stored.
     pub status: &'static str,
@@ -41,7 +43,7 @@ pub async fn enqueue(
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     /// Parameters per row; the ticket, the step and the time are shared ($1, $2, $3).
-    const PER_ROW: usize = 10;
+    const PER_ROW: usize = 11;
     /// Rows per statement: far below either engine's limit on parameters.
     const CHUNK: usize = 500;
     let mut added = 0;
@@ -50,7 +52,7 @@ pub async fn enqueue(
             .map(|i| {
                 let p = |k: usize| format!("${}", 4 + i * PER_ROW + k);
                 format!(
-                    "($1, {}, {}, {}, {}, {}, {}, {}, $2, {}, $3, $3, {}, {}, FALSE, 0)",
+                    "($1, {}, {}, {}, {}, {}, {}, {}, $2, {}, $3, $3, {}, {}, FALSE, 0, {})",
                     p(0),
                     p(1),
                     p(2),
@@ -60,13 +62,14 @@ pub async fn enqueue(
                     p(6),
                     p(7),
                     p(8),
-                    p(9)
+                    p(9),
+                    p(10)
                 )
             })
             .collect();
         let sql = format!(
             "INSERT INTO notification_log (ticket_id, recipient_id, notification_type, subject, message, status, \
-             template_variables, event, step, sent_at, created_at, updated_at, next_attempt_at, error_message, is_read, attempts) \
+             template_variables, event, step, sent_at, created_at, updated_at, next_attempt_at, error_message, is_read, attempts, html) \
              VALUES {} ON CONFLICT (ticket_id, event, recipient_id, notification_type, step) DO NOTHING",
             values.join(", ")
         );
@@ -77,7 +80,7 @@ pub async fn enqueue(
                 let next_attempt = (r.status == "PENDING").then(|| r.hold.as_ref().map_or(now, |h| h.until));
                 let held_because = r.hold.as_ref().map(|h| h.reason.as_str());
                 q = q.bind(r.recipient_id).bind(r.notification_type).bind(&r.subject).bind(&r.message)
-                    .bind(r.status).bind(&r.variables).bind(r.event).bind(sent_at).bind(next_attempt).bind(held_because);
+                    .bind(r.status).bind(&r.variables).bind(r.event).bind(sent_at).bind(next_attempt).bind(held_because).bind(&r.html);
             }
             q.execute(&mut *c).await.map(|x| x.rows_affected())
         })?;
@@ -96,7 +99,12 @@ pub struct Claimed {
     pub id: i64,
     pub recipient_id: i64,
     pub ticket_id: Option<i64>,
+    /// `WHATSAPP` or `EMAIL`: which sender delivers it.
+    pub notification_type: String,
+    pub subject: String,
     pub message: String,
+    pub html: Option<String>,
+    pub email: String,
     pub template_variables: Option<String>,
     pub event: Option<String>,
     pub attempts: i32,
@@ -123,14 +131,14 @@ pub struct Claimed {
 /// the channel and scanned every WhatsApp row; with `INDEXED BY` a query that could not use it
 /// fails instead of scanning).
 const DUE_PG: &str =
-    "SELECT id FROM notification_log WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' \
+    "SELECT id FROM notification_log WHERE status = 'PENDING' AND notification_type IN ('WHATSAPP', 'EMAIL') \
                       AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
                       ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED";
 const DUE_LITE: &str = "SELECT id FROM notification_log INDEXED BY notification_log_due_idx \
-                        WHERE status = 'PENDING' AND notification_type = 'WHATSAPP' AND next_attempt_at <= $1 \
+                        WHERE status = 'PENDING' AND notification_type IN ('WHATSAPP', 'EMAIL') AND next_attempt_at <= $1 \
                         AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at, id LIMIT $2";
 
-/// Leases up to `limit` due WhatsApp rows until `lease_until`. On PostgreSQL, `SKIP LOCKED`
+/// Leases up to `limit` due WhatsApp and e-mail rows until `lease_until`. On PostgreSQL, `SKIP LOCKED`
 /// lets several replicas claim from one queue without waiting on each other. On SQLite the due
 /// rows are found on a reader, outside the writer turn (an idle poll never takes it); the
 /// UPDATE that leases them, under the turn, checks again that each is still due and unleased.
@@ -184,7 +192,8 @@ pub async fn claim_due(
     // row never sent because the process died costs one look-up at the provider, not a
     // duplicate. `release` takes the mark back from rows given up unsent.
     let sql = format!(
-        "SELECT n.id, n.recipient_id, n.ticket_id, n.message, n.template_variables, n.event, n.attempts, u.username, \
+        "SELECT n.id, n.recipient_id, n.ticket_id, n.notification_type, n.subject, n.message, n.html, u.email, \
+         n.template_variables, n.event, n.attempts, u.username, \
          p.whatsapp_number, u.is_active, n.first_attempt_at, \
          CASE WHEN n.attempt_started_at < $1 THEN n.attempt_started_at END AS unresolved_since, \
          s.time_zone, s.quiet_start, s.quiet_end \
@@ -431,6 +440,8 @@ pub struct NotificationRow {
     pub error_code: Option<String>,
     pub attempts: i32,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// An e-mail sent because this WhatsApp row failed.
+    pub fallback_of: Option<i64>,
     pub username: String,
     pub first_name: String,
     pub last_name: String,
@@ -628,7 +639,7 @@ fn select_query(f: &Filter, offset: i64, limit: i64) -> (String, Vec<Arg>) {
     let sql = format!(
         "SELECT n.id, n.ticket_id, n.recipient_id, n.notification_type, n.subject, n.message, n.status, n.error_message, \
          n.sent_at, n.created_at, n.is_read, n.read_at, n.event, n.provider, n.provider_message_id, n.delivery_status, \
-         n.error_code, n.attempts, n.next_attempt_at, u.username, u.first_name, u.last_name \
+         n.error_code, n.attempts, n.next_attempt_at, n.fallback_of, u.username, u.first_name, u.last_name \
          FROM notification_log n LEFT JOIN users u ON u.id = n.recipient_id {clause} \
          ORDER BY n.created_at DESC, n.id DESC LIMIT ${} OFFSET ${}",
         n - 1,

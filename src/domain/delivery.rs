@@ -91,6 +91,19 @@ pub fn guide(code: &str) -> Option<&'static str> {
         "30006" => "The destination is a landline or its carrier cannot be reached. Ask the user for a mobile WhatsApp number.",
         "30007" => "The message was filtered as spam or against policy by the carrier or WhatsApp. Review the message text and the sender's compliance.",
         "30008" => "The provider reported an unknown delivery error. Retry the failed rows; if it persists, contact the provider's support with the message id.",
+        "smtp_535" | "smtp_534" | "smtp_530" => {
+            "SMTP authentication failed: the server refused EMAIL_HOST_USER and EMAIL_HOST_PASSWORD. With Gmail, use an app password (Google Account → Security → 2-Step Verification → App passwords; 2-Step Verification must be on), not the account's password, then restart."
+        }
+        "smtp_550" | "smtp_551" | "smtp_553" => {
+            "The mail server refused the recipient's address (no such mailbox, or not accepted there). Check the user's e-mail address."
+        }
+        "smtp_552" => "The recipient's mailbox is full or the message is too large for the server. Retry the failed rows later.",
+        "smtp_554" | "smtp_541" => "The mail server rejected the message (spam or policy). Check DEFAULT_FROM_EMAIL is an address the account may send from (SPF/DKIM), and the text.",
+        "smtp_421" | "smtp_450" | "smtp_451" | "smtp_452" => {
+            "The mail server is busy or refused the message for now (a temporary SMTP reply); it is retried automatically."
+        }
+        "smtp_connection" => "The SMTP server cannot be reached: check EMAIL_HOST and EMAIL_PORT (587 with EMAIL_USE_TLS, 465 with EMAIL_USE_SSL) and the firewall; it is retried automatically.",
+        "smtp_tls" => "The TLS handshake with the SMTP server failed: port 587 wants EMAIL_USE_TLS=true, port 465 wants EMAIL_USE_SSL=true.",
         _ => return None,
     })
 }

@@ -40,7 +40,7 @@ use crate::state::AppState;
     "recipient": 1, "recipient_name": "admin", "message": "New ticket: WhatsApp Test Ticket", "status": "SENT",
     "status_display": "Sent", "error_code": null, "error_message": null, "delivery_status": "delivered",
     "provider": "twilio", "provider_message_id": "SM0123456789abcdef0123456789abcdef", "attempts": 1,
-    "sent_at": "2025-12-25 14:37:36", "next_attempt_at": null, "event": "ticket_created"
+    "sent_at": "2025-12-25 14:37:36", "next_attempt_at": null, "event": "ticket_created", "fallback_of": null
 }))]
 pub struct Notification {
     pub id: i64,
@@ -109,6 +109,11 @@ pub struct Notification {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub event: Option<Option<String>>,
+    /// Delivery rows only: for an e-mail sent because a WhatsApp message failed, that
+    /// message's id (null otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<i64>)]
+    pub fallback_of: Option<Option<i64>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -212,6 +217,7 @@ impl From<&NotificationRow> for Notification {
             sent_at: only(n.sent_at.as_ref().map(format_dt)),
             next_attempt_at: only(n.next_attempt_at.as_ref().map(format_dt)),
             event: only(n.event.clone()),
+            fallback_of: delivery.then_some(n.fallback_of),
         }
     }
 }

@@ -1,13 +1,14 @@
 //! Workflow events to notification rows: who hears of each event on which channel (contract
-//! §8.2 for WHATSAPP and SYSTEM), with the original's defects fixed — inactive users are
-//! skipped, each recipient gets one message per event and channel, and the order is fixed
-//! (creator, then admins, then developers, each by id).
+//! §8.2 for EMAIL, WHATSAPP and SYSTEM), with the original's defects fixed — inactive users are
+//! skipped, each recipient gets one message per event and channel (the original's ×2 e-mails
+//! are one), recipients without an address get no row, and the order is fixed (creator, then
+//! admins, then developers, each by id).
 
 use std::collections::HashSet;
 
 use crate::db::notifications::NewNotification;
 use crate::domain::workflow::Event;
-use crate::notify::templates::{Templates, TicketFacts, WhatsAppMessage};
+use crate::notify::templates::{EmailMessage, Templates, TicketFacts, WhatsAppMessage};
 
 /// A possible recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,8 @@ pub struct Recipient {
     /// `name(u)`.
     pub name: String,
     pub whatsapp: Option<String>,
+    /// The e-mail address (`None` when blank).
+    pub email: Option<String>,
     pub is_active: bool,
 }
 
@@ -75,6 +78,35 @@ impl Planner<'_> {
                 subject: WHATSAPP_SUBJECT.to_string(),
                 message: text.body,
                 variables: serde_json::to_string(&text.variables).ok(),
+                html: None,
+                status: "PENDING",
+                event: self.event,
+                hold: None,
+            });
+        }
+    }
+
+    fn email<'r>(
+        &mut self,
+        recipients: impl IntoIterator<Item = &'r Recipient>,
+        kind: EmailMessage,
+    ) {
+        for r in recipients {
+            if !self.fresh(r, "EMAIL") {
+                continue;
+            }
+            if r.email.as_deref().unwrap_or("").is_empty() {
+                tracing::warn!(user = %r.username, event = self.event, "User {} has no e-mail address: no e-mail", r.username);
+                continue;
+            }
+            let text = self.templates.email(&kind, self.facts, &r.name);
+            self.rows.push(NewNotification {
+                recipient_id: r.id,
+                notification_type: "EMAIL",
+                subject: text.subject,
+                message: text.text,
+                variables: None,
+                html: Some(text.html),
                 status: "PENDING",
                 event: self.event,
                 hold: None,
@@ -100,6 +132,7 @@ impl Planner<'_> {
                 subject: text.title,
                 message: text.message,
                 variables: None,
+                html: None,
                 status: "SENT",
                 event: self.event,
                 hold: None,
@@ -108,7 +141,8 @@ impl Planner<'_> {
     }
 }
 
-/// The rows one event writes, in a fixed order: WhatsApp messages, then in-app ones.
+/// The rows one event writes, in §8.2's order of channels (e-mail first but on approval), once
+/// per recipient and channel.
 pub fn plan(
     templates: &Templates,
     event: &Event,
@@ -127,10 +161,12 @@ pub fn plan(
     let devs = &people.developers;
     match event {
         Event::TicketCreated => {
+            p.email(admins, EmailMessage::AdminNewTicket);
             p.whatsapp(admins, &WhatsAppMessage::AdminNewTicket);
             p.system(admins, None);
         }
         Event::TicketOpened => {
+            p.email(creator.iter().copied(), EmailMessage::ClientTicketOpened);
             p.whatsapp(
                 creator.iter().copied(),
                 &WhatsAppMessage::ClientTicketOpened,
@@ -142,14 +178,18 @@ pub fn plan(
                 .iter()
                 .filter(|d| newly_added.contains(&d.id))
                 .collect();
+            p.email(new.iter().copied(), EmailMessage::DeveloperAssigned);
             p.whatsapp(new.iter().copied(), &WhatsAppMessage::DeveloperAssigned);
             p.system(new.iter().copied(), None);
         }
         Event::WorkStarted => {
+            p.email(creator.iter().copied(), EmailMessage::ClientWorkStarted);
             p.whatsapp(creator.iter().copied(), &WhatsAppMessage::ClientWorkStarted);
             p.system(creator.iter().copied(), None);
         }
         Event::WorkFinished => {
+            p.email(creator.iter().copied(), EmailMessage::ClientWorkFinished);
+            p.email(admins, EmailMessage::AdminWorkFinished);
             p.whatsapp(
                 creator.iter().copied(),
                 &WhatsAppMessage::ClientWorkFinished,
@@ -160,6 +200,8 @@ pub fn plan(
         Event::TicketClosed => {
             p.whatsapp(admins, &WhatsAppMessage::AdminTicketClosed);
             p.whatsapp(devs, &WhatsAppMessage::DeveloperTicketClosed);
+            p.email(admins, EmailMessage::AdminTicketClosed);
+            p.email(devs, EmailMessage::DeveloperTicketClosed);
             p.system(admins.iter().chain(devs), None);
         }
         Event::TicketRejected { reason } => {
@@ -186,6 +228,8 @@ mod tests {
             username: name.to_lowercase(),
             name: name.into(),
             whatsapp: whatsapp.map(str::to_string),
+            // Everyone but the numberless admin has an address.
+            email: (id != 2).then(|| format!("user{id}@example.com")),
             is_active: active,
         }
     }
@@ -240,6 +284,9 @@ mod tests {
             [
                 ("WHATSAPP", 1),
                 ("WHATSAPP", 20),
+                ("EMAIL", 1),
+                ("EMAIL", 20),
+                ("EMAIL", 21),
                 ("SYSTEM", 1),
                 ("SYSTEM", 2),
                 ("SYSTEM", 20),
@@ -249,8 +296,11 @@ mod tests {
         assert!(rows.iter().all(|r| r.event == "ticket_approved"));
         assert_eq!(rows[0].subject, "WhatsApp Notification");
         assert_eq!(rows[0].status, "PENDING");
-        assert_eq!(rows[2].status, "SENT");
-        assert_eq!(rows[2].subject, "Ticket Approved");
+        assert_eq!(rows[2].subject, "Ticket Closed - Printer on fire");
+        assert_eq!(rows[2].status, "PENDING");
+        assert!(rows[2].html.as_deref().unwrap().contains("Printer on fire"));
+        assert_eq!(rows[5].status, "SENT");
+        assert_eq!(rows[5].subject, "Ticket Approved");
     }
 
     #[test]
@@ -263,8 +313,15 @@ mod tests {
             &facts(),
             &ppl,
         );
-        assert_eq!(summary(&rows), [("WHATSAPP", 1), ("SYSTEM", 1)]);
-        assert!(rows[0].message.contains("Your Ticket Has Been Resolved"));
+        assert_eq!(
+            summary(&rows),
+            [("EMAIL", 1), ("WHATSAPP", 1), ("SYSTEM", 1)]
+        );
+        assert_eq!(
+            rows[0].subject,
+            "Your Ticket Has Been Resolved - Awaiting Approval"
+        );
+        assert!(rows[1].message.contains("Your Ticket Has Been Resolved"));
     }
 
     #[test]
@@ -277,8 +334,12 @@ mod tests {
             &facts(),
             &people(),
         );
-        assert_eq!(summary(&rows), [("WHATSAPP", 20), ("SYSTEM", 20)]);
-        assert!(rows[0].message.starts_with("🔧 *New Task Assigned*"));
+        assert_eq!(
+            summary(&rows),
+            [("EMAIL", 20), ("WHATSAPP", 20), ("SYSTEM", 20)]
+        );
+        assert_eq!(rows[0].subject, "New Task Assigned - Printer on fire");
+        assert!(rows[1].message.starts_with("🔧 *New Task Assigned*"));
     }
 
     #[test]

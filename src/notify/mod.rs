@@ -2,6 +2,7 @@
 //! the step's transaction, then delivered by the `worker` through a `provider`.
 
 pub mod events;
+pub mod fallback;
 pub mod preferences;
 pub mod provider;
 pub mod push;
@@ -27,6 +28,7 @@ fn recipient(u: &UserRow) -> Recipient {
         username: u.username.clone(),
         name: display_name(&u.first_name, &u.last_name, &u.username),
         whatsapp: u.whatsapp_number.clone().filter(|n| !n.is_empty()),
+        email: Some(u.email.trim().to_string()).filter(|e| !e.is_empty()),
         is_active: u.is_active,
     }
 }
@@ -263,7 +265,7 @@ pub async fn plan_step(
 /// replicas', push the in-app ones to connected clients (`hub`).
 pub async fn committed(db: &Db, wake: &tokio::sync::Notify, hub: &push::Hub, planned: Planned) {
     let rows = &planned.rows;
-    for channel in ["WHATSAPP", "SYSTEM"] {
+    for channel in ["EMAIL", "WHATSAPP", "SYSTEM"] {
         let n = rows
             .iter()
             .filter(|r| r.notification_type == channel)

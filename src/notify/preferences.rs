@@ -75,6 +75,7 @@ mod tests {
             subject: String::new(),
             message: String::new(),
             variables: None,
+            html: None,
             status: if channel == SYSTEM { "SENT" } else { "PENDING" },
             event: "ticket_created",
             hold: None,

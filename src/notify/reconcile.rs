@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use crate::config::WorkerConfig;
 use crate::db::notifications as store;
 use crate::db::{Db, DbError};
+use crate::notify::fallback::Fallback;
 use crate::notify::provider::Provider;
 
 /// Rows sent longer ago than this are left alone: a status still unknown after two days will
@@ -27,6 +28,7 @@ const PASS_LIMIT: i64 = 200;
 pub async fn reconcile_once(
     db: &Db,
     provider: &Provider,
+    fallback: &Fallback,
     config: &WorkerConfig,
     now: DateTime<Utc>,
 ) -> Result<usize, DbError> {
@@ -36,7 +38,7 @@ pub async fn reconcile_once(
     let Some(turn) = store::try_reconcile_turn(db).await? else {
         return Ok(0);
     };
-    let checked = check_unsettled(db, provider, config, now).await;
+    let checked = check_unsettled(db, provider, fallback, config, now).await;
     turn.release().await;
     checked
 }
@@ -44,6 +46,7 @@ pub async fn reconcile_once(
 async fn check_unsettled(
     db: &Db,
     provider: &Provider,
+    fallback: &Fallback,
     config: &WorkerConfig,
     now: DateTime<Utc>,
 ) -> Result<usize, DbError> {
@@ -68,6 +71,11 @@ async fn check_unsettled(
                 )
                 .await?;
                 tracing::info!(notification_id = row.id, status = %fetched.status, ?outcome, "delivery status reconciled");
+                if outcome == store::CallbackOutcome::Updated
+                    && crate::domain::delivery::is_failure(&fetched.status)
+                {
+                    fallback.after_failure(db, row.id).await;
+                }
             }
             Ok(None) => return Ok(i),
             Err(e) => {
@@ -83,6 +91,7 @@ async fn check_unsettled(
 pub async fn run(
     db: Db,
     provider: Arc<Provider>,
+    fallback: Fallback,
     config: WorkerConfig,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -98,7 +107,7 @@ pub async fn run(
         if *stopped.borrow() {
             return;
         }
-        if let Err(e) = reconcile_once(&db, &provider, &config, Utc::now()).await {
+        if let Err(e) = reconcile_once(&db, &provider, &fallback, &config, Utc::now()).await {
             tracing::warn!(error = %e, "reconciliation pass failed");
         }
     }

@@ -1,5 +1,6 @@
-//! The delivery worker: claims due WhatsApp rows with a lease, sends them outside any
-//! transaction, and records SENT, a retry with backoff, or FAILED. Runs inside `serve`; several
+//! The delivery worker: claims due WhatsApp and e-mail rows with a lease, sends each through its
+//! channel's sender (the WhatsApp provider, SMTP) outside any transaction, and records SENT, a
+//! retry with backoff, or FAILED; a WhatsApp message that ends FAILED may fall back to e-mail. Runs inside `serve`; several
 //! replicas share the queue (leases, `SKIP LOCKED` on PostgreSQL). Delivery is at least once:
 //! a lease that expires (a crash mid-send) makes the row claimable again.
 
@@ -16,8 +17,10 @@ use tokio::time::Instant;
 use crate::config::WorkerConfig;
 use crate::db::notifications::{self as store, Claimed};
 use crate::db::{Db, DbError};
+use crate::notify::fallback::Fallback;
 use crate::notify::preferences::hold_claimed;
-use crate::notify::provider::{diagnose, Outgoing, Provider, Receipt, SendError};
+use crate::notify::provider::smtp::{Email, Mailer};
+use crate::notify::provider::{diagnose_channel, Outgoing, Provider, Receipt, SendError};
 
 /// What the worker has done, for health checks and metrics.
 #[derive(Debug, Default)]
@@ -186,7 +189,12 @@ impl Pump {
 
 pub struct Worker {
     pub db: Db,
+    /// WhatsApp's sender.
     pub provider: Arc<Provider>,
+    /// E-mail's sender.
+    pub mailer: Arc<Mailer>,
+    /// What a WhatsApp message that ends FAILED needs to fall back to e-mail.
+    pub fallback: Fallback,
     pub config: WorkerConfig,
     pub wake: Arc<Notify>,
     pub health: Arc<Health>,
@@ -247,6 +255,7 @@ impl Worker {
         let mut pump = Pump::new(me.clone());
         tracing::info!(
             provider = me.provider.name(),
+            email = %me.mailer.describe(),
             rate = me.config.rate_per_second,
             concurrency = me.config.max_concurrency,
             "notification worker started"
@@ -254,9 +263,13 @@ impl Worker {
         for warning in &me.config.warnings {
             tracing::warn!("{warning}");
         }
+        if !me.mailer.is_configured() {
+            tracing::warn!("{}", me.mailer.describe());
+        }
         let reconciling = tokio::spawn(crate::notify::reconcile::run(
             me.db.clone(),
             me.provider.clone(),
+            me.fallback.clone(),
             me.config.clone(),
             stopped.clone(),
         ));
@@ -313,15 +326,31 @@ impl Worker {
         tracing::info!("notification worker stopped");
     }
 
+    /// The sender's name for `row`'s channel (`twilio`, `smtp` ...), as recorded in `provider`.
+    fn sender(&self, row: &Claimed) -> &'static str {
+        if row.notification_type == "EMAIL" {
+            self.mailer.name()
+        } else {
+            self.provider.name()
+        }
+    }
+
     /// Sends one claimed row and records the outcome. `claimed_at` is the claim's time (later
     /// than the clock when a test delivers "as if" at a future time).
     async fn deliver(&self, row: Claimed, claimed_at: DateTime<Utc>) {
-        let provider = self.provider.name();
+        let provider = self.sender(&row);
+        let channel = row.notification_type.as_str();
         let now = claimed_at.max(Utc::now());
+        let email = channel == "EMAIL";
         let number = row.whatsapp_number.clone().unwrap_or_default();
         let refused = if !row.is_active {
             Some(("inactive", format!("User {} is inactive", row.username)))
-        } else if number.is_empty() {
+        } else if email && row.email.trim().is_empty() {
+            Some((
+                "no_address",
+                format!("User {} has no e-mail address", row.username),
+            ))
+        } else if !email && number.is_empty() {
             Some((
                 "no_number",
                 format!("User {} has no WhatsApp number configured", row.username),
@@ -330,67 +359,111 @@ impl Worker {
             None
         };
         if let Some((code, message)) = refused {
-            tracing::warn!(notification_id = row.id, provider, outcome = "failed", %message, "whatsapp attempt");
-            crate::telemetry::record_notification("WHATSAPP", provider, "failed");
+            tracing::warn!(notification_id = row.id, provider, channel, outcome = "failed", %message, "delivery attempt");
+            crate::telemetry::record_notification(channel, provider, "failed");
             self.record(
                 store::mark_failed(&self.db, row.id, provider, Some(code), &message, now).await,
             );
+            self.fall_back(&row).await;
             return;
         }
-        let msg = Outgoing {
-            notification_id: row.id,
-            username: row.username.clone(),
-            to: number,
-            body: row.message.clone(),
-            event: row.event.clone().unwrap_or_default(),
-            variables: row
-                .template_variables
-                .as_deref()
-                .and_then(|v| serde_json::from_str(v).ok())
-                .unwrap_or_default(),
-        };
-        if let Some(since) = row.unresolved_since {
-            if self
-                .resolved_at_provider(&row, &msg, since, claimed_at)
-                .await
-            {
-                return;
+        let started;
+        let result = if email {
+            started = Instant::now();
+            let mail = Email {
+                notification_id: row.id,
+                username: row.username.clone(),
+                to: row.email.trim().to_string(),
+                subject: row.subject.clone(),
+                text: row.message.clone(),
+                html: row.html.clone(),
+            };
+            self.bounded(self.mailer.send(&mail)).await
+        } else {
+            let msg = Outgoing {
+                notification_id: row.id,
+                username: row.username.clone(),
+                to: number,
+                body: row.message.clone(),
+                event: row.event.clone().unwrap_or_default(),
+                variables: row
+                    .template_variables
+                    .as_deref()
+                    .and_then(|v| serde_json::from_str(v).ok())
+                    .unwrap_or_default(),
+            };
+            if let Some(since) = row.unresolved_since {
+                if self
+                    .resolved_at_provider(&row, &msg, since, claimed_at)
+                    .await
+                {
+                    return;
+                }
             }
-        }
-        let started = Instant::now();
-        // The provider has its own timeout; this one only guards against a hung future.
-        let result = match tokio::time::timeout(
-            self.config.send_timeout + Duration::from_secs(5),
-            self.provider.send(&msg),
-        )
-        .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(SendError::Transient {
-                code: Some("timeout".into()),
-                message: "Provider request timed out".into(),
-                retry_after: None,
-            }),
+            started = Instant::now();
+            self.bounded(self.provider.send(&msg)).await
         };
-        crate::telemetry::record_provider_latency(provider, started.elapsed());
+        if email {
+            crate::telemetry::record_smtp_latency(started.elapsed());
+        } else {
+            crate::telemetry::record_provider_latency(provider, started.elapsed());
+        }
         match result {
             Ok(receipt) => self.record_sent(&row, &receipt, claimed_at).await,
             Err(err) => {
-                let unresolved = err.may_have_been_taken();
+                // An SMTP server that timed out may have the message: sent again (at least once).
+                let unresolved = !email && err.may_have_been_taken();
                 self.record_failure(&row, &err, unresolved, claimed_at)
                     .await
             }
         }
     }
 
+    /// A send, bounded: the sender has its own timeout; this one only guards against a hung
+    /// future.
+    async fn bounded(
+        &self,
+        send: impl std::future::Future<Output = Result<Receipt, SendError>>,
+    ) -> Result<Receipt, SendError> {
+        match tokio::time::timeout(self.config.send_timeout + Duration::from_secs(5), send).await {
+            Ok(r) => r,
+            Err(_) => Err(SendError::Transient {
+                code: Some("timeout".into()),
+                message: "Provider request timed out".into(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    /// After `row` was marked FAILED: a WhatsApp message may go out by e-mail instead.
+    async fn fall_back(&self, row: &Claimed) {
+        if row.notification_type == "WHATSAPP"
+            && self
+                .fallback
+                .after_failure(&self.db, row.id)
+                .await
+                .is_some()
+        {
+            self.wake.notify_one();
+        }
+    }
+
     async fn record_sent(&self, row: &Claimed, receipt: &Receipt, claimed_at: DateTime<Utc>) {
-        let provider = self.provider.name();
-        self.health
-            .consecutive_auth_failures
-            .store(0, Ordering::Relaxed);
-        crate::telemetry::record_notification("WHATSAPP", provider, "sent");
-        tracing::info!(notification_id = row.id, provider, outcome = "sent", message_id = %receipt.provider_message_id,
-            "WhatsApp sent to {}: {}", row.username, receipt.provider_message_id);
+        let provider = self.sender(row);
+        let channel = row.notification_type.as_str();
+        if channel == "WHATSAPP" {
+            self.health
+                .consecutive_auth_failures
+                .store(0, Ordering::Relaxed);
+        }
+        crate::telemetry::record_notification(channel, provider, "sent");
+        let what = if channel == "EMAIL" {
+            "E-mail"
+        } else {
+            "WhatsApp"
+        };
+        tracing::info!(notification_id = row.id, provider, channel, outcome = "sent", message_id = %receipt.provider_message_id,
+            "{what} sent to {}: {}", row.username, receipt.provider_message_id);
         self.record(
             store::mark_sent(
                 &self.db,
@@ -415,9 +488,10 @@ impl Worker {
         unresolved: bool,
         claimed_at: DateTime<Utc>,
     ) {
-        let provider = self.provider.name();
+        let provider = self.sender(row);
+        let channel = row.notification_type.as_str();
         let now = claimed_at.max(Utc::now());
-        if err.is_auth_failure() {
+        if channel == "WHATSAPP" && err.is_auth_failure() {
             self.health
                 .consecutive_auth_failures
                 .fetch_add(1, Ordering::Relaxed);
@@ -434,15 +508,16 @@ impl Worker {
                 err.message()
             )
         } else {
-            format!("{} — {}", err.message(), diagnose(err))
+            format!("{} — {}", err.message(), diagnose_channel(channel, err))
         };
         if give_up {
-            crate::telemetry::record_notification("WHATSAPP", provider, "failed");
-            tracing::warn!(notification_id = row.id, provider, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
-                "WhatsApp send failed: {}", err.message());
+            crate::telemetry::record_notification(channel, provider, "failed");
+            tracing::warn!(notification_id = row.id, provider, channel, outcome = "failed", code = err.code().unwrap_or(""), error = %err.message(),
+                "{channel} send failed: {}", err.message());
             self.record(
                 store::mark_failed(&self.db, row.id, provider, err.code(), &message, now).await,
             );
+            self.fall_back(row).await;
             return;
         }
         let retry_after = match err {
@@ -454,8 +529,8 @@ impl Worker {
         let next = (Utc::now()
             + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(60)))
         .min(deadline);
-        crate::telemetry::record_notification("WHATSAPP", provider, "retry");
-        tracing::info!(notification_id = row.id, provider, outcome = "retry", code = err.code().unwrap_or(""), error = %err.message(),
+        crate::telemetry::record_notification(channel, provider, "retry");
+        tracing::info!(notification_id = row.id, provider, channel, outcome = "retry", code = err.code().unwrap_or(""), error = %err.message(),
             retry_in_ms = delay.as_millis() as u64, "whatsapp attempt");
         self.record(
             store::mark_retry(

@@ -182,13 +182,33 @@ pub async fn record_delivery_status(
             status,
             "status callback older than what we know: ignored"
         ),
-        CallbackOutcome::Updated => tracing::info!(
-            provider,
-            message_id,
-            status,
-            error_code,
-            "delivery status updated"
-        ),
+        CallbackOutcome::Updated => {
+            tracing::info!(
+                provider,
+                message_id,
+                status,
+                error_code,
+                "delivery status updated"
+            );
+            if crate::domain::delivery::is_failure(status) {
+                fall_back(state, message_id).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A WhatsApp message reported failed may go out by e-mail instead (`notify::fallback`).
+async fn fall_back(state: &AppState, message_id: &str) -> Result<()> {
+    if let Some(id) = crate::db::fallback::id_of_message(&state.db, message_id).await? {
+        if state
+            .fallback()
+            .after_failure(&state.db, id)
+            .await
+            .is_some()
+        {
+            state.outbox.notify_one();
+        }
     }
     Ok(())
 }

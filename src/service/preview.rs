@@ -102,6 +102,7 @@ fn choose(people: &People, r: &PreviewRequest, by: &AuthUser) -> Result<(Audienc
                 username: by.username.clone(),
                 name: by.display_name(),
                 whatsapp: None,
+                email: None,
                 is_active: true,
             },
         )),

@@ -445,6 +445,8 @@ impl TestApp {
         std::sync::Arc::new(incident::notify::worker::Worker {
             db: self.db.clone(),
             provider: self.state.provider.clone(),
+            mailer: self.state.mailer.clone(),
+            fallback: self.state.fallback(),
             config: self.state.config.worker.clone(),
             wake: self.state.outbox.clone(),
             health: self.state.worker.clone(),

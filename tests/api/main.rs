@@ -7,6 +7,7 @@ mod documented;
 
 mod auth;
 mod edges;
+mod email;
 mod generated;
 mod health;
 mod import_django;
@@ -20,6 +21,9 @@ mod openapi;
 mod plumbing;
 mod profiles;
 mod realtime;
+// A test SMTP server; not every knob is used by every test.
+#[allow(dead_code)]
+mod smtp_sink;
 mod templates;
 mod tickets;
 mod tickets_actions;

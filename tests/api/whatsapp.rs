@@ -553,6 +553,7 @@ async fn a_repeated_request_does_not_notify_twice(engine: Engine) {
         subject: "Ticket Opened".into(),
         message: "again".into(),
         variables: None,
+        html: None,
         status: "SENT",
         event: "ticket_opened",
         hold: None,

@@ -382,10 +382,12 @@ async fn reconciliation_fetches_what_a_lost_callback_would_have_said(engine: Eng
     fake.set_status(&sids[2], "delivered", None);
     fake.set_status(&sids[1], "undelivered", Some(63016));
     callback(&app, &sids[0], "read", None).await;
+    let fallback = app.state.fallback();
     let reconcile = |at: DateTime<Utc>| {
         incident::notify::reconcile::reconcile_once(
             &app.db,
             &app.state.provider,
+            &fallback,
             &app.state.config.worker,
             at,
         )

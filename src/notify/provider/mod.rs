@@ -5,6 +5,7 @@
 pub mod log;
 pub mod message;
 pub mod meta;
+pub mod smtp;
 mod transport;
 pub mod twilio;
 
@@ -104,9 +105,17 @@ impl Provider {
 /// section (`domain::delivery::guide`, the table a status callback's failure also reads); used
 /// by `incident whatsapp test` and stored with failed rows.
 pub fn diagnose(err: &SendError) -> &'static str {
+    diagnose_channel("WHATSAPP", err)
+}
+
+/// [`diagnose`] for a message of `channel` (`WHATSAPP` or `EMAIL`).
+pub fn diagnose_channel(channel: &str, err: &SendError) -> &'static str {
     match err.code() {
+        // The message already names the variables to set; say what happens to these rows.
+        Some(NOT_CONFIGURED_CODE) if channel == "EMAIL" => {
+            "Messages that failed before the restart can be sent again with POST /api/notifications/retry_failed/?notification_type=EMAIL."
+        }
         Some(NOT_CONFIGURED_CODE) => {
-            // The message already names the variables to set; say what happens to these rows.
             "Messages that failed before the restart can be sent again with POST /api/notifications/retry_failed/?notification_type=WHATSAPP."
         }
         code => match code.and_then(crate::domain::delivery::guide) {
