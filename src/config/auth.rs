@@ -11,6 +11,8 @@ pub(super) struct Auth {
     pub secret_key_is_ephemeral: bool,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
+    pub console_session_idle: Duration,
+    pub console_session_lifetime: Duration,
     pub auth_cache_ttl: Duration,
     pub login_max_failures: u32,
     pub login_lockout: Duration,
@@ -44,6 +46,9 @@ pub(super) fn read(r: &mut Reader, environment: Environment) -> Auth {
         secret_key_is_ephemeral,
         access_token_lifetime,
         refresh_token_lifetime,
+        console_session_idle: r.duration("CONSOLE_SESSION_IDLE", Duration::from_secs(1800)),
+        console_session_lifetime: r
+            .duration("CONSOLE_SESSION_LIFETIME", Duration::from_secs(43_200)),
         auth_cache_ttl,
         login_max_failures: r.parse("LOGIN_MAX_FAILURES", 10u32, "a whole number"),
         login_lockout: r.duration("LOGIN_LOCKOUT", Duration::from_secs(900)),

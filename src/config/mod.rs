@@ -45,6 +45,10 @@ pub struct Config {
     pub secret_key_is_ephemeral: bool,
     pub access_token_lifetime: Duration,
     pub refresh_token_lifetime: Duration,
+    /// An admin console session unused this long ends (`CONSOLE_SESSION_IDLE`).
+    pub console_session_idle: Duration,
+    /// An admin console session ends this long after sign-in (`CONSOLE_SESSION_LIFETIME`).
+    pub console_session_lifetime: Duration,
     /// How long an authenticated user is cached (0: no cache).
     pub auth_cache_ttl: Duration,
     /// Refused logins for one username from one address before it is locked out (0: never).
@@ -158,6 +162,8 @@ impl Config {
             secret_key_is_ephemeral: auth.secret_key_is_ephemeral,
             access_token_lifetime: auth.access_token_lifetime,
             refresh_token_lifetime: auth.refresh_token_lifetime,
+            console_session_idle: auth.console_session_idle,
+            console_session_lifetime: auth.console_session_lifetime,
             auth_cache_ttl: auth.auth_cache_ttl,
             login_max_failures: auth.login_max_failures,
             login_lockout: auth.login_lockout,

@@ -122,6 +122,8 @@ pub const VARIABLES: &[Variable] = &[
     var("SECRET_KEY", "(development: generated once, kept beside the SQLite file)", SERVE, "signs the tokens (Django's SECRET_KEY keeps its tokens valid); required in production").secret(),
     var("ACCESS_TOKEN_LIFETIME", "2h", SERVE, "access token lifetime (seconds, or 30m, 2h, 2d)"),
     var("REFRESH_TOKEN_LIFETIME", "2d", SERVE, "refresh token lifetime"),
+    var("CONSOLE_SESSION_IDLE", "30m", SERVE, "an admin console session unused this long ends"),
+    var("CONSOLE_SESSION_LIFETIME", "12h", SERVE, "an admin console session ends this long after sign-in, used or not"),
     var("AUTH_CACHE_TTL", "1s", SERVE, "how long an authenticated user is cached (0: off)"),
     var("LOGIN_MAX_FAILURES", "10", SERVE, "refused logins per username and address before 429 (0: off)"),
     var("LOGIN_LOCKOUT", "15m", SERVE, "how long a login lockout lasts"),

@@ -3,6 +3,8 @@
 
 pub mod blob;
 pub mod channel_incidents;
+pub mod console_sessions;
+pub mod dashboard;
 pub mod django;
 pub mod fallback;
 pub mod import;

@@ -448,6 +448,12 @@ pub struct Filter {
     pub status: Option<String>,
     pub delivery_status: Option<String>,
     pub id: Option<i64>,
+    /// The workflow event (`ticket_created`...), for the admin console's log.
+    pub event: Option<String>,
+    /// Rows created at or after this (the console's date range).
+    pub created_from: Option<DateTime<Utc>>,
+    /// Rows created before this.
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 fn filter_sql(f: &Filter) -> (String, Vec<Arg>) {
@@ -490,6 +496,15 @@ fn filter_sql(f: &Filter) -> (String, Vec<Arg>) {
     if let Some(id) = f.id {
         push("n.id = $?", Arg::I64(id), &mut where_, &mut args);
     }
+    if let Some(e) = &f.event {
+        push("n.event = $?", Arg::Text(e.clone()), &mut where_, &mut args);
+    }
+    if let Some(t) = f.created_from {
+        push("n.created_at >= $?", Arg::Time(t), &mut where_, &mut args);
+    }
+    if let Some(t) = f.created_before {
+        push("n.created_at < $?", Arg::Time(t), &mut where_, &mut args);
+    }
     if let Some(read) = f.is_read {
         where_.push(
             if read {
@@ -525,6 +540,9 @@ fn count_query(f: &Filter) -> (String, Vec<Arg>) {
         && f.ticket.is_none()
         && f.id.is_none()
         && f.is_read.is_none()
+        && f.event.is_none()
+        && f.created_from.is_none()
+        && f.created_before.is_none()
         && f.delivery_status.as_deref() != Some("");
     if counters_serve {
         return counted_query(f);

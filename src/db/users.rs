@@ -188,7 +188,8 @@ pub async fn create(db: &Db, u: &NewUser, now: DateTime<Utc>) -> Result<i64, sql
     Ok(id)
 }
 
-/// A partial update of a user and their profile; `None` leaves a column unchanged.
+/// A partial update of a user and their profile; `None` leaves a column unchanged. A new
+/// password or a deactivation also ends the user's console sessions.
 #[derive(Default)]
 pub struct UserPatch {
     pub email: Option<String>,
@@ -236,6 +237,7 @@ pub async fn update(
             .execute(&mut *c).await?;
         if refresh_revoked.is_some() {
             sqlx::query(super::tokens::BLACKLIST_ALL_OF_USER).bind(id).bind(now).execute(&mut *c).await?;
+            sqlx::query(super::console_sessions::END_ALL_OF_USER).bind(id).execute(&mut *c).await?;
         }
     });
     tx.commit().await
@@ -254,6 +256,7 @@ pub async fn set_active(db: &Db, id: i64, active: bool) -> Result<(), sqlx::Erro
         sqlx::query(SQL).bind(active).bind(id).bind(revoked).execute(&mut *c).await?;
         if revoked.is_some() {
             sqlx::query(super::tokens::BLACKLIST_ALL_OF_USER).bind(id).bind(now).execute(&mut *c).await?;
+            sqlx::query(super::console_sessions::END_ALL_OF_USER).bind(id).execute(&mut *c).await?;
         }
     });
     tx.commit().await
@@ -327,4 +330,41 @@ impl super::pool::PageRow for UserRow {
     fn total_count(&self) -> i64 {
         self.total_count
     }
+}
+
+/// The admin console's user list: a case-insensitive substring of the username, names or
+/// e-mail, and a role; newest first, each row with the total.
+pub async fn search(
+    db: &Db,
+    text: Option<&str>,
+    role: Option<Role>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    let mut sql = String::from(user_page_select!());
+    let mut args = vec![super::pool::Arg::I64(limit), super::pool::Arg::I64(offset)];
+    let mut where_ = Vec::new();
+    if let Some(t) = text.filter(|t| !t.is_empty()) {
+        let escaped = t
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        args.push(super::pool::Arg::Text(format!("%{escaped}%")));
+        let n = args.len();
+        where_.push(format!(
+            "(lower(u.username) LIKE ${n} ESCAPE '\\' OR lower(u.first_name) LIKE ${n} ESCAPE '\\' \
+             OR lower(u.last_name) LIKE ${n} ESCAPE '\\' OR lower(u.email) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    if let Some(r) = role {
+        args.push(super::pool::Arg::Text(r.as_str().to_string()));
+        where_.push(format!("p.role = ${}", args.len()));
+    }
+    if !where_.is_empty() {
+        sql.push_str("WHERE ");
+        sql.push_str(&where_.join(" AND "));
+    }
+    sql.push_str(" ORDER BY u.date_joined DESC, u.id DESC LIMIT $1 OFFSET $2");
+    on_db!(db, p => crate::bind_args!(sqlx::query_as(&sql), &args).fetch_all(p).await)
 }

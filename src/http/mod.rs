@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod console;
 pub mod extract;
 pub mod health;
 pub mod hosts;
@@ -104,6 +105,7 @@ pub fn api_router(_config: &crate::config::Config) -> Router<AppState> {
             get(webhooks::meta_verify).post(webhooks::meta_events),
         )
         .merge(openapi::routes())
+        .merge(console::routes())
 }
 
 /// The ticket viewset; the design card's short names are aliases of the DRF actions, each with

@@ -363,7 +363,7 @@ fn filter(user: &AuthUser, page: &PageRequest) -> Result<Filter> {
             &crate::domain::delivery::STATUSES,
             false,
         )?,
-        id: None,
+        ..Filter::default()
     })
 }
 

@@ -300,7 +300,7 @@ fn email_field(f: &mut Fields) -> Field<String> {
 
 /// The create body. A taken username is reported with the other field errors, as DRF's
 /// validators do, so it is asked while the fields are read.
-async fn new_user(state: &AppState, data: &Map<String, Value>) -> Result<NewUser> {
+pub(crate) async fn new_user(state: &AppState, data: &Map<String, Value>) -> Result<NewUser> {
     let mut f = Fields::new(data);
     let username = f.str("username", Str::required().max(150));
     if let Field::Value(u) = &username {
@@ -342,7 +342,7 @@ async fn new_user(state: &AppState, data: &Map<String, Value>) -> Result<NewUser
 }
 
 /// The edit body (PUT and PATCH alike: nothing is required).
-fn user_changes(state: &AppState, data: &Map<String, Value>) -> Result<UserChanges> {
+pub(crate) fn user_changes(state: &AppState, data: &Map<String, Value>) -> Result<UserChanges> {
     let mut f = Fields::new(data);
     let email = email_field(&mut f);
     let first_name = f.str("first_name", Str::optional().max(150));

@@ -84,14 +84,14 @@ async fn verify(
     }
 }
 
-/// Logs a user in: on success `last_login` is recorded, an old-format hash is upgraded, and a
-/// refresh token (recorded for rotation) and an access token are issued.
-pub async fn login(
+/// Checks a login's credentials (throttled) and records it: `last_login` is set and an
+/// old-format hash upgraded. The API's login and the admin console's sign-in both start here.
+pub async fn check_credentials(
     state: &AppState,
     username: &str,
     password: &str,
     ip: Option<IpAddr>,
-) -> Result<LoggedIn> {
+) -> Result<UserRow> {
     let (user_id, verdict) = verify(state, username, password, ip).await?;
     // A refused login (no profile) is not a login: it leaves last_login alone.
     let user = db::users::get(&state.db, user_id)
@@ -104,6 +104,19 @@ pub async fn login(
         _ => None,
     };
     db::users::record_login(&state.db, user_id, upgraded.as_deref(), now()).await?;
+    Ok(user)
+}
+
+/// Logs a user in: on success `last_login` is recorded, an old-format hash is upgraded, and a
+/// refresh token (recorded for rotation) and an access token are issued.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> Result<LoggedIn> {
+    let user = check_credentials(state, username, password, ip).await?;
+    let user_id = user.id;
     let refresh = state
         .jwt
         .issue(user_id, TokenType::Refresh)

@@ -3,6 +3,9 @@
 //! jobs). Service functions take typed inputs and the acting user and return typed results or
 //! typed errors; they know neither axum nor JSON.
 
+pub mod console;
+pub mod console_dashboard;
+pub mod diagnostics;
 pub mod import;
 pub mod login;
 pub mod notifications;

@@ -84,6 +84,27 @@ pub async fn count(state: &AppState) -> Result<i64> {
     Ok(db::users::count(&state.db).await?)
 }
 
+/// One page of users matching a search text and a role (the admin console's list), newest
+/// first, each row with the total.
+pub async fn search(
+    state: &AppState,
+    text: Option<&str>,
+    role: Option<Role>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<UserRow>> {
+    Ok(db::users::search(&state.db, text, role, offset, limit).await?)
+}
+
+/// Active admins without a WhatsApp number: they get no WhatsApp notification.
+pub async fn admins_without_whatsapp(state: &AppState) -> Result<i64> {
+    let admins = db::users::admins(&state.db).await?;
+    Ok(admins
+        .iter()
+        .filter(|u| u.is_active && u.whatsapp_number.as_deref().unwrap_or("").is_empty())
+        .count() as i64)
+}
+
 /// Every user with one role, by id.
 pub async fn by_role(state: &AppState, role: Role) -> Result<Vec<UserRow>> {
     Ok(db::users::by_role(&state.db, role).await?)

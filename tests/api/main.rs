@@ -1,6 +1,8 @@
 //! The integration suite: every API test runs on SQLite and on PostgreSQL.
 
 mod common;
+mod console;
+mod console_browser;
 mod documented;
 
 mod auth;

@@ -333,7 +333,7 @@ pub async fn add_comment(
 }
 
 /// A comment: required, 3 to 2000 characters.
-fn comment_text(data: &Map<String, Value>) -> Result<String> {
+pub(crate) fn comment_text(data: &Map<String, Value>) -> Result<String> {
     let mut f = Fields::new(data);
     let comment = f.str("comment", Str::required().max(2000));
     if let Field::Value(c) = &comment {
