@@ -72,6 +72,7 @@ pub async fn whatsapp_test(state: &AppState, to: &str, message: &str) -> TestRes
         body: message.to_string(),
         event: "test".to_string(),
         variables: Vec::new(),
+        use_template: false,
     };
     match state.provider.send(&msg).await {
         Ok(receipt) => TestResult {
