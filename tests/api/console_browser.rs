@@ -264,7 +264,10 @@ async fn browser_users_and_a_ticket_walked_through_the_buttons() {
 
         app.create_user("lonely-admin", Role::Admin).await;
         b.goto(&format!("{base}/admin/users/")).await;
-        assert!(b.body().await.contains("no WhatsApp number"), "an admin without one is flagged");
+        assert!(
+            b.body().await.contains("no WhatsApp number"),
+            "an admin without one is flagged"
+        );
         b.shot("users").await;
         b.assert_keyboard_usable("users").await;
 
