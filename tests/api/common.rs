@@ -552,6 +552,21 @@ macro_rules! on_both_databases {
 /// Runs each named `async fn(Engine)` as two tests, for cases that configure the app themselves.
 #[macro_export]
 macro_rules! on_both_engines {
+    // A known failure, skipped on both engines with its reason shown by the test runner.
+    (#[ignore = $why:literal] $name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = $why]
+            async fn sqlite() {
+                super::$name($crate::common::Engine::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = $why]
+            async fn postgres() {
+                super::$name($crate::common::Engine::Postgres).await
+            }
+        }
+    };
     ($($name:ident),* $(,)?) => {
         $(
             mod $name {

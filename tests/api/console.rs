@@ -915,7 +915,7 @@ async fn diagnostics_show_the_provider_and_explain_a_failed_test(app: TestApp) {
     let (mut c, _) = Console::admin(&app, "boss").await;
     let page = c.get("/admin/diagnostics/").await;
     assert!(
-        page.body.contains("twilio") && page.body.contains("Send a test WhatsApp"),
+        page.body.to_lowercase().contains("twilio") && page.body.contains("Send a test WhatsApp"),
         "{}",
         page.body
     );

@@ -235,9 +235,13 @@ async fn a_channel_turned_off_writes_no_row(engine: Engine) {
     )
     .await;
     new_ticket(&app, &c.client).await;
+    // WhatsApp off for that event; e-mail stays on by default.
     assert_eq!(
         rows(&app).await,
-        [(admin, "SYSTEM".to_string(), "SENT".to_string())],
+        [
+            (admin, "EMAIL".to_string(), "PENDING".to_string()),
+            (admin, "SYSTEM".to_string(), "SENT".to_string())
+        ],
         "only the in-app row"
     );
     // Another event still reaches the admin on WhatsApp.
@@ -310,9 +314,9 @@ async fn quiet_hours_around_now_hold_whatsapp_until_they_end_but_not_system(engi
         "the in-app row is not delayed"
     );
     assert_held(&app, &c, &fake, until, "America/New_York").await;
-    // At the end it goes.
+    // At the end both held rows go: the WhatsApp message and the e-mail.
     let sent = app.worker().deliver_due_at(until).await.unwrap();
-    assert_eq!(sent, 1);
+    assert_eq!(sent, 2);
     assert_eq!(whatsapp_log(&app, &c.admin).await[0]["status"], "SENT");
     assert_eq!(fake.received_requests().await.unwrap().len(), 1);
 }
@@ -374,6 +378,7 @@ async fn a_row_claimed_inside_quiet_hours_waits_for_their_end(engine: Engine) {
     put(&app, OWN, &c.admin, body).await;
     assert_eq!(app.deliver_due().await, 0, "claimed, then held: not sent");
     assert_held(&app, &c, &fake, until, "Europe/Berlin").await;
-    assert_eq!(app.worker().deliver_due_at(until).await.unwrap(), 1);
+    // The WhatsApp message and the e-mail, both held, go at the end.
+    assert_eq!(app.worker().deliver_due_at(until).await.unwrap(), 2);
     assert_eq!(fake.received_requests().await.unwrap().len(), 1);
 }
