@@ -155,6 +155,7 @@ async fn every_event_emails_the_right_people_once(engine: Engine) {
         (SMTP_USER.to_string(), SMTP_PASSWORD.to_string())
     );
 
+    #[allow(clippy::type_complexity)]
     let script: Vec<(&str, &str, Value, Vec<(&str, &str)>)> = vec![
         (
             "open_ticket",

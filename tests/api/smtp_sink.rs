@@ -341,7 +341,7 @@ fn decode_words(value: &str) -> String {
         let lower = word.to_ascii_lowercase();
         let encoded = word.ends_with("?=")
             && (lower.starts_with("=?utf-8?b?") || lower.starts_with("=?utf-8?q?"));
-        if !out.is_empty() && !(encoded && previous_encoded) {
+        if !out.is_empty() && (!encoded || !previous_encoded) {
             out.push(' ');
         }
         if encoded && lower.starts_with("=?utf-8?b?") {

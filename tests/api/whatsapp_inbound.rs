@@ -455,10 +455,7 @@ async fn sent_to(fake: &MockServer, to: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-on_both_engines!(
-    #[ignore = "known failure after the merge of 2026-12-01: the window test does not expect the e-mail rows queued beside the WhatsApp rows; issue 15 stays open"]
-    the_window_sends_text_inside_and_the_template_outside
-);
+on_both_engines!(the_window_sends_text_inside_and_the_template_outside);
 
 async fn the_window_sends_text_inside_and_the_template_outside(engine: Engine) {
     let fake = fake_twilio(created()).await;

@@ -6,6 +6,7 @@
 mod chart;
 mod diagnostics;
 mod notifications;
+mod pager;
 mod pages;
 mod render;
 mod session;
@@ -15,7 +16,6 @@ mod users;
 
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
 
 use crate::state::AppState;
 
@@ -70,41 +70,4 @@ pub fn routes() -> Router<AppState> {
             "/admin/tickets/{id}/attachments/{attachment_id}/",
             get(tickets::download),
         )
-}
-
-/// Where a list page is and where its neighbours are.
-#[derive(Debug, Serialize)]
-struct Pager {
-    page: i64,
-    pages: i64,
-    prev_url: Option<String>,
-    next_url: Option<String>,
-}
-
-/// A list's address with its filters (blank ones left out) and a page number.
-fn list_url(base: &str, query: &[(&str, &str)], page: Option<i64>) -> String {
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in query.iter().filter(|(_, v)| !v.is_empty()) {
-        q.append_pair(k, v);
-    }
-    if let Some(n) = page {
-        q.append_pair("page", &n.to_string());
-    }
-    let q = q.finish();
-    if q.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{q}")
-    }
-}
-
-/// The pager of page `page` of `total` rows, keeping the list's `query`.
-fn pager(base: &str, query: &[(&str, &str)], page: i64, size: i64, total: i64) -> Pager {
-    let pages = ((total + size - 1) / size).max(1);
-    Pager {
-        page,
-        pages,
-        prev_url: (page > 1).then(|| list_url(base, query, Some(page - 1))),
-        next_url: (page < pages).then(|| list_url(base, query, Some(page + 1))),
-    }
 }

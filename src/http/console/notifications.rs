@@ -10,9 +10,9 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::pager::{list_url, pager, Pager};
 use super::render::{message_of, page, ConsoleError};
 use super::session::{Console, ConsoleForm};
-use super::{list_url, pager, Pager};
 use crate::db::notifications::{Filter, NotificationRow};
 use crate::domain::datetime::format_short;
 use crate::domain::delivery::guide;

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::pager::{pager, Pager};
 use super::render::{page, ConsoleError};
 use super::session::{Console, ConsoleForm, CSRF_FIELD};
-use super::{pager, Pager};
 use crate::db::ticket_list::ListFilter;
 use crate::db::tickets::TicketRow;
 use crate::domain::assign::Patch;

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::pager::{pager, Pager};
 use super::render::{message_of, page, ConsoleError};
 use super::session::{Console, ConsoleForm, CSRF_FIELD};
-use super::{pager, Pager};
 use crate::db::users::UserRow;
 use crate::domain::datetime::format_short;
 use crate::domain::user::Role;
