@@ -3,7 +3,7 @@
 -- A password change or a deactivation deletes the user's rows (db/users.rs), and the lookup
 -- also refuses a row created before the user's `tokens_valid_after`.
 CREATE TABLE console_sessions (
-    id_hash      VARCHAR(64) PRIMARY KEY,
+    id_hash      VARCHAR(64) NOT NULL PRIMARY KEY,
     user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at   DATETIME NOT NULL,
     last_seen_at DATETIME NOT NULL
