@@ -112,7 +112,7 @@ async fn run(url: &str, due: usize) -> R<()> {
         took.push(elapsed);
         claimed += rows.len();
         for row in rows {
-            notifications::mark_sent(&db, row.id, "bench", "SMbench", None, Utc::now())
+            notifications::mark_sent(&db, row.id, "bench", "SMbench", None, None, Utc::now())
                 .await
                 .map_err(|e| e.to_string())?;
         }

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use crate::config::{redact_url, Config, KeySource, WhatsAppProviderKind};
 use crate::db;
 use crate::domain::phone::WhatsAppNumber;
+use crate::service::diagnostics;
 use crate::state::AppState;
 
 mod args;
@@ -176,77 +177,38 @@ pub async fn import_django(config: Config, args: ImportDjango) -> Result<(), Fai
     Ok(())
 }
 
-/// `incident whatsapp test`: one real send, explained.
+/// `incident whatsapp test`: one real send, explained (`service::diagnostics`, as the console).
 pub async fn whatsapp_test(config: Config, to: &str, message: &str) -> Result<(), Failure> {
-    use crate::notify::provider::{diagnose, Outgoing, Provider};
-    let number = WhatsAppNumber::parse(to, config.default_phone_region.as_deref())
-        .map_err(|e| Failure::new(format!("--to: {e}\nCause and fix: Invalid phone number format. Use the international format +1234567890 (country code + number, no spaces).")))?;
-    let provider = Provider::from_config(&config);
+    let provider = crate::notify::provider::Provider::from_config(&config);
     println!(
-        "Sending a WhatsApp test message to {} with provider {}...",
-        number,
+        "Sending a WhatsApp test message to {to} with provider {}...",
         provider.name()
     );
-    let msg = Outgoing {
-        notification_id: 0,
-        username: "whatsapp-test".to_string(),
-        to: number.as_str().to_string(),
-        body: message.to_string(),
-        event: "test".to_string(),
-        variables: Vec::new(),
-        use_template: false,
-    };
-    match provider.send(&msg).await {
-        Ok(receipt) => {
-            println!(
-                "✅ Sent: message SID {} (status: {})",
-                receipt.provider_message_id,
-                receipt.delivery_status.as_deref().unwrap_or("unknown")
-            );
-            Ok(())
-        }
-        Err(e) => Err(Failure::new(format!(
-            "❌ WhatsApp send failed: {}{}\nCause and fix: {}",
-            e.message(),
-            e.code()
-                .map(|c| format!(" (error {c})"))
-                .unwrap_or_default(),
-            diagnose(&e)
-        ))),
-    }
+    let region = config.default_phone_region.as_deref();
+    report(diagnostics::whatsapp_test(&provider, region, to, message).await)
 }
 
-/// `incident email test`: one real e-mail, explained.
+/// `incident email test`: one real e-mail, explained (`service::diagnostics`, as the console).
 pub async fn email_test(config: Config, to: &str, message: &str) -> Result<(), Failure> {
-    use crate::notify::provider::diagnose_channel;
-    use crate::notify::provider::smtp::{Email, Mailer};
-    let mailer = Mailer::from_config(&config.email, 1);
+    let mailer = crate::notify::provider::smtp::Mailer::from_config(&config.email, 1);
     println!(
         "Sending a test e-mail to {to} through {}...",
         mailer.describe()
     );
-    let email = Email {
-        notification_id: 0,
-        username: "email-test".to_string(),
-        to: to.to_string(),
-        subject: "Test e-mail from Incident Management System".to_string(),
-        text: message.to_string(),
-        html: None,
-    };
-    match mailer.send(&email).await {
-        Ok(receipt) => {
-            println!("✅ Sent: Message-ID <{}>", receipt.provider_message_id);
-            Ok(())
-        }
-        Err(e) => Err(Failure::new(format!(
-            "❌ E-mail send failed: {}{}\nCause and fix: {}",
-            e.message(),
-            e.code()
-                .map(|c| format!(" (error {c})"))
-                .unwrap_or_default(),
-            diagnose_channel("EMAIL", &e)
-        ))),
+    report(diagnostics::email_test(&mailer, to, message).await)
+}
+
+/// A test send's outcome: printed when sent, the failure with its cause and fix otherwise.
+fn report(result: diagnostics::TestResult) -> Result<(), Failure> {
+    if result.sent {
+        println!("✅ {}", result.text);
+        return Ok(());
     }
+    let fix = result
+        .fix
+        .map(|f| format!("\nCause and fix: {f}"))
+        .unwrap_or_default();
+    Err(Failure::new(format!("❌ {}{fix}", result.text)))
 }
 
 /// Says loudly what a newcomer needs to know before the first request.

@@ -406,3 +406,47 @@ fn templates_export_then_check_round_trips_and_check_names_file_and_line() {
     );
     assert!(stderr.contains("syntax error"), "{stderr}");
 }
+
+#[test]
+fn whatsapp_and_email_tests_print_the_outcome_or_the_cause_and_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sqlite_url(dir.path(), "incident.db");
+    let vars = [("DATABASE_URL", db.as_str()), ("WHATSAPP_PROVIDER", "log")];
+    let sent = incident(
+        dir.path(),
+        &["whatsapp", "test", "--to", "+20 100 123 4567"],
+        &vars,
+        None,
+    );
+    assert_eq!(sent.status.code(), Some(0), "{}", text(&sent.stderr));
+    assert!(
+        text(&sent.stdout).contains("✅ Sent to +201001234567"),
+        "{}",
+        text(&sent.stdout)
+    );
+    let bad = incident(
+        dir.path(),
+        &["whatsapp", "test", "--to", "12ab"],
+        &vars,
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("Cause and fix: Invalid phone number format"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let email = incident(
+        dir.path(),
+        &["email", "test", "--to", "ops@example.com"],
+        &vars,
+        None,
+    );
+    assert_eq!(email.status.code(), Some(1));
+    let said = text(&email.stderr);
+    assert!(
+        said.contains("❌ E-mail send failed: E-mail not configured: set EMAIL_HOST")
+            && said.contains("Cause and fix:"),
+        "{said}"
+    );
+}

@@ -27,7 +27,7 @@ pub struct EmailConfig {
     pub security: SmtpSecurity,
     /// `DEFAULT_FROM_EMAIL`.
     pub from: String,
-    /// `EMAIL_TIMEOUT`: the longest wait for each SMTP reply.
+    /// `EMAIL_TIMEOUT`: the longest one e-mail's SMTP exchange (connect to accepted) may take.
     pub timeout: Duration,
 }
 

@@ -156,7 +156,7 @@ pub const VARIABLES: &[Variable] = &[
     var("EMAIL_USE_TLS", "true", MAIL, "STARTTLS after connecting (port 587)"),
     var("EMAIL_USE_SSL", "false", MAIL, "TLS from the first byte (port 465); excludes EMAIL_USE_TLS"),
     var("DEFAULT_FROM_EMAIL", "(EMAIL_HOST_USER if an address, else webmaster@localhost)", MAIL, "the sender of e-mails"),
-    var("EMAIL_TIMEOUT", "15s", MAIL, "longest wait for each SMTP reply"),
+    var("EMAIL_TIMEOUT", "15s", MAIL, "longest one e-mail's SMTP exchange may take"),
     var("NOTIFY_WORKER", "true", SERVE, "run the delivery worker (false: this replica serves HTTP only)"),
     var("NOTIFY_RATE_PER_SECOND", "80", SERVE, "messages per second (0: no cap)"),
     var("NOTIFY_MAX_CONCURRENCY", "32", SERVE, "provider requests at once"),

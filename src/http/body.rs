@@ -15,7 +15,7 @@ pub struct Body(pub Map<String, Value>);
 /// permission checks, so a forbidden caller gets 403 even for a malformed body.
 pub struct RawBody {
     content_type: Option<String>,
-    bytes: axum::body::Bytes,
+    pub bytes: axum::body::Bytes,
 }
 
 /// One part of a multipart body.

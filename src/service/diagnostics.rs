@@ -1,14 +1,15 @@
-//! Diagnostics of the notification channels for the admin console: the configured provider and
-//! sender, and one real test send explained (the check of `incident whatsapp test`: the number
-//! read as the API reads it, one send through the configured provider, the cause and fix of a
-//! failure from `notify::provider::diagnose`). The e-mail channel plugs in here once it exists:
-//! an `email_test` beside `whatsapp_test`, and its sender in `Channels`.
+//! Diagnostics of the notification channels, for the admin console and the command line alike:
+//! what is configured (no secret), and one real test send of each channel explained: the
+//! WhatsApp number read as the API reads it, one send through the configured provider or
+//! SMTP server, the cause and fix of a failure from `notify::provider::diagnose_channel`.
+//! `incident whatsapp test` / `email test` and the console's forms call the same functions.
 
 use serde::Serialize;
 
 use crate::config::WhatsAppProviderKind;
 use crate::domain::phone::WhatsAppNumber;
-use crate::notify::provider::{diagnose, Outgoing};
+use crate::notify::provider::smtp::{Email, Mailer};
+use crate::notify::provider::{diagnose_channel, Outgoing, Provider, SendError};
 use crate::state::AppState;
 
 /// What is configured, as the diagnostics page shows it (no secret).
@@ -19,8 +20,17 @@ pub struct Channels {
     /// The WhatsApp sender: Twilio's From number or messaging service, Meta's phone number id.
     pub sender: String,
     pub default_phone_region: Option<String>,
-    /// Set once e-mail delivery exists (another issue); the page says so meanwhile.
-    pub email: Option<String>,
+    pub email: EmailChannel,
+}
+
+/// The e-mail channel as configured.
+#[derive(Debug, Serialize)]
+pub struct EmailChannel {
+    pub configured: bool,
+    /// `host:port`, or why e-mail goes nowhere.
+    pub server: String,
+    /// `DEFAULT_FROM_EMAIL`.
+    pub from: String,
 }
 
 pub fn channels(state: &AppState) -> Channels {
@@ -38,7 +48,11 @@ pub fn channels(state: &AppState) -> Channels {
         configured: state.provider.is_configured(),
         sender,
         default_phone_region: c.default_phone_region.clone(),
-        email: None,
+        email: EmailChannel {
+            configured: state.mailer.is_configured(),
+            server: state.mailer.describe(),
+            from: c.email.from.clone(),
+        },
     }
 }
 
@@ -52,9 +66,27 @@ pub struct TestResult {
     pub fix: Option<String>,
 }
 
-/// Sends one WhatsApp test message to `to` with the configured provider.
-pub async fn whatsapp_test(state: &AppState, to: &str, message: &str) -> TestResult {
-    let region = state.config.default_phone_region.as_deref();
+impl TestResult {
+    fn failed(channel: &str, what: &str, e: &SendError) -> TestResult {
+        let code = e
+            .code()
+            .map(|c| format!(" (error {c})"))
+            .unwrap_or_default();
+        TestResult {
+            sent: false,
+            text: format!("{what} failed: {}{code}", e.message()),
+            fix: Some(diagnose_channel(channel, e).to_string()),
+        }
+    }
+}
+
+/// Sends one WhatsApp test message to `to` through `provider`, the number read with `region`.
+pub async fn whatsapp_test(
+    provider: &Provider,
+    region: Option<&str>,
+    to: &str,
+    message: &str,
+) -> TestResult {
     let number = match WhatsAppNumber::parse(to, region) {
         Ok(n) => n,
         Err(e) => {
@@ -67,14 +99,14 @@ pub async fn whatsapp_test(state: &AppState, to: &str, message: &str) -> TestRes
     };
     let msg = Outgoing {
         notification_id: 0,
-        username: "console-test".to_string(),
+        username: "whatsapp-test".to_string(),
         to: number.as_str().to_string(),
         body: message.to_string(),
         event: "test".to_string(),
         variables: Vec::new(),
         use_template: false,
     };
-    match state.provider.send(&msg).await {
+    match provider.send(&msg).await {
         Ok(receipt) => TestResult {
             sent: true,
             text: format!(
@@ -85,16 +117,32 @@ pub async fn whatsapp_test(state: &AppState, to: &str, message: &str) -> TestRes
             ),
             fix: None,
         },
-        Err(e) => TestResult {
-            sent: false,
+        Err(e) => TestResult::failed("WHATSAPP", "WhatsApp send", &e),
+    }
+}
+
+/// The subject of a test e-mail.
+pub const TEST_SUBJECT: &str = "Test e-mail from Incident Management System";
+
+/// Sends one test e-mail to `to` through `mailer`.
+pub async fn email_test(mailer: &Mailer, to: &str, message: &str) -> TestResult {
+    let email = Email {
+        notification_id: 0,
+        username: "email-test".to_string(),
+        to: to.trim().to_string(),
+        subject: TEST_SUBJECT.to_string(),
+        text: message.to_string(),
+        html: None,
+    };
+    match mailer.send(&email).await {
+        Ok(receipt) => TestResult {
+            sent: true,
             text: format!(
-                "WhatsApp send failed: {}{}",
-                e.message(),
-                e.code()
-                    .map(|c| format!(" (error {c})"))
-                    .unwrap_or_default()
+                "Sent to {}: Message-ID <{}>",
+                email.to, receipt.provider_message_id
             ),
-            fix: Some(diagnose(&e).to_string()),
+            fix: None,
         },
+        Err(e) => TestResult::failed("EMAIL", "E-mail send", &e),
     }
 }

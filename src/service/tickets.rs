@@ -334,8 +334,12 @@ pub fn check_step(user: &AuthUser, t: &TicketRow, kind: ActionKind) -> Result<()
         ActionKind::Reject => Action::Reject {
             reason: TextInput::from("a reason long enough"),
         },
+        // Any one developer: the probe asks whether assigning is open, not whom.
         ActionKind::Assign => Action::Assign {
-            developers: Vec::new(),
+            developers: vec![workflow::Developer {
+                id: 0,
+                name: String::new(),
+            }],
         },
         ActionKind::Create => Action::Create,
         ActionKind::Open => Action::Open,

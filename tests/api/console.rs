@@ -657,6 +657,12 @@ async fn a_console_step_writes_the_same_history_and_notifications_as_the_api(app
         )
         .await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    let page = c.get(&path).await;
+    assert!(
+        page.body.contains("id=\"step-assign\"") && page.body.contains("id=\"f-developers\""),
+        "an opened ticket offers the assign button with its developer picker: {}",
+        page.body
+    );
     let nobody = c
         .post(
             &format!("/admin/tickets/{id}/step/assign/"),
@@ -928,7 +934,8 @@ async fn diagnostics_show_the_provider_and_explain_a_failed_test(app: TestApp) {
         .await;
     assert_eq!(bad.status, StatusCode::OK);
     assert!(
-        bad.body.contains("id=\"test-result\"") && bad.body.contains("Invalid phone number format"),
+        bad.body.contains("id=\"whatsapp-result\"")
+            && bad.body.contains("Invalid phone number format"),
         "{}",
         bad.body
     );
@@ -942,5 +949,21 @@ async fn diagnostics_show_the_provider_and_explain_a_failed_test(app: TestApp) {
         unconfigured.body.contains("WhatsApp send failed"),
         "{}",
         unconfigured.body
+    );
+    // E-mail is not configured in this app: the page says so, and a test says how to fix it.
+    assert!(page.body.contains("Send a test e-mail"), "{}", page.body);
+    let email = c
+        .post(
+            "/admin/diagnostics/email/",
+            &[("to", "ops@example.com"), ("csrf_token", &token)],
+        )
+        .await;
+    assert!(
+        email.body.contains("id=\"email-result\"")
+            && email
+                .body
+                .contains("E-mail send failed: E-mail not configured: set EMAIL_HOST"),
+        "{}",
+        email.body
     );
 }

@@ -8,9 +8,7 @@ use serde_json::{json, Value};
 use crate::common::{Engine, TestApp};
 use crate::on_both_engines;
 use crate::tickets::{cast_with_numbers, new_ticket};
-use crate::whatsapp::{
-    created, fake_twilio_in_turn, settled, twilio_app, twilio_error, SID, TOKEN,
-};
+use crate::whatsapp::{created, fake_twilio_in_turn, settled, twilio_app, twilio_error};
 
 on_both_engines!(counters_stay_exact_through_every_write_path);
 
@@ -35,26 +33,7 @@ async fn count(app: &TestApp, admin: &str, query: &str) -> i64 {
 }
 
 async fn callback(app: &TestApp, sid: &str, status: &str) {
-    let url = app.url("/api/webhooks/twilio/status/");
-    let params = vec![
-        ("MessageSid".to_string(), sid.to_string()),
-        ("MessageStatus".to_string(), status.to_string()),
-        ("AccountSid".to_string(), SID.to_string()),
-    ];
-    let sig = incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params);
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
-        .finish();
-    let r = app
-        .client
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    crate::whatsapp_delivery::callback(app, sid, status, None).await;
 }
 
 async fn counters_stay_exact_through_every_write_path(engine: Engine) {

@@ -14,7 +14,7 @@ use crate::common::{Engine, TestApp};
 use crate::on_both_engines;
 use crate::tickets::{cast_with_numbers, new_ticket, resolved_ticket, Cast};
 use crate::whatsapp::{
-    created, fake_twilio, field, settled, twilio_app, twilio_app_with, whatsapp_log, TOKEN,
+    created, fake_twilio, field, settled, twilio_app, twilio_app_with, whatsapp_log,
 };
 
 const CLIENT: &str = "whatsapp:+12025550102";
@@ -34,28 +34,8 @@ async fn post_inbound(
     params: &[(&str, &str)],
     signature: Option<&str>,
 ) -> (StatusCode, String) {
-    let url = app.url("/api/webhooks/twilio/inbound/");
-    let params: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let sig = signature.map_or_else(
-        || incident::http::webhooks::signature::twilio_signature(TOKEN, &url, &params),
-        str::to_string,
-    );
-    let body = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&params)
-        .finish();
-    let r = app
-        .client
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-twilio-signature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
+    let path = "/api/webhooks/twilio/inbound/";
+    crate::whatsapp::post_twilio(app, path, params, signature).await
 }
 
 /// `from` writes `body` (a fresh MessageSid); asserts 200; returns the stored message.

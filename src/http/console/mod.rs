@@ -58,6 +58,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/diagnostics/whatsapp/",
             post(diagnostics::whatsapp_test),
         )
+        .route("/admin/diagnostics/email/", post(diagnostics::email_test))
         .route("/admin/tickets/", get(tickets::list))
         .route("/admin/tickets/board/", get(tickets::board))
         .route("/admin/tickets/{id}/", get(tickets::retrieve))

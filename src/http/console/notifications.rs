@@ -10,7 +10,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::pager::{list_url, pager, Pager};
+use super::pager::{list_url, pager};
 use super::render::{message_of, page, ConsoleError};
 use super::session::{Console, ConsoleForm};
 use crate::db::notifications::{Filter, NotificationRow};
@@ -144,18 +144,13 @@ pub async fn list(
         None => service::count(&state, &filter).await?,
     };
     let pairs = query_pairs(&q);
-    let Pager {
-        page: n,
-        pages,
-        prev_url,
-        next_url,
-    } = pager("/admin/notifications/", &pairs, number, PAGE_SIZE, total);
+    let pager = pager("/admin/notifications/", &pairs, number, PAGE_SIZE, total);
     let back = list_url("/admin/notifications/", &pairs, Some(number));
     let csv = list_url("/admin/notifications/export.csv", &pairs, None);
     let rows: Vec<LogRow> = rows.iter().map(LogRow::from).collect();
     let ctx = json!({
         "rows": rows, "total": total, "f": q, "done": q.done, "back": back, "csv": csv,
-        "page": n, "pages": pages, "prev_url": prev_url, "next_url": next_url,
+        "pager": pager,
     });
     Ok(page(&s, "notifications.html", "notifications", ctx)?.into_response())
 }

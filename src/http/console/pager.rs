@@ -5,10 +5,10 @@ use serde::Serialize;
 /// Where a list page is and where its neighbours are.
 #[derive(Debug, Serialize)]
 pub(super) struct Pager {
-    pub(super) page: i64,
-    pub(super) pages: i64,
-    pub(super) prev_url: Option<String>,
-    pub(super) next_url: Option<String>,
+    page: i64,
+    pages: i64,
+    prev_url: Option<String>,
+    next_url: Option<String>,
 }
 
 /// A list's address with its filters (blank ones left out) and a page number.

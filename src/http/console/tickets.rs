@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::pager::{pager, Pager};
+use super::pager::pager;
 use super::render::{page, ConsoleError};
 use super::session::{Console, ConsoleForm, CSRF_FIELD};
 use crate::db::ticket_list::ListFilter;
@@ -121,17 +121,12 @@ pub async fn list(
         ("category", q.category.as_str()),
         ("q", q.q.as_str()),
     ];
-    let Pager {
-        page: n,
-        pages,
-        prev_url,
-        next_url,
-    } = pager("/admin/tickets/", &query, number, PAGE_SIZE, total);
+    let pager = pager("/admin/tickets/", &query, number, PAGE_SIZE, total);
     let tickets: Vec<TicketCard> = rows.iter().map(TicketCard::from).collect();
     let ctx = json!({
         "tickets": tickets, "total": total, "choices": choices(),
         "f": {"status": q.status, "priority": q.priority, "category": q.category, "q": q.q},
-        "page": n, "pages": pages, "prev_url": prev_url, "next_url": next_url,
+        "pager": pager,
     });
     Ok(page(&s, "tickets.html", "tickets", ctx)?.into_response())
 }

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::pager::{pager, Pager};
+use super::pager::pager;
 use super::render::{message_of, page, ConsoleError};
 use super::session::{Console, ConsoleForm, CSRF_FIELD};
 use crate::db::users::UserRow;
@@ -139,12 +139,7 @@ pub async fn list(
     let (rows, unreached) = tokio::try_join!(rows, service::admins_without_whatsapp(&state))?;
     let total = rows.first().map_or(0, |r| r.total_count);
     let query = [("q", q.q.as_str()), ("role", q.role.as_str())];
-    let Pager {
-        page: n,
-        pages,
-        prev_url,
-        next_url,
-    } = pager("/admin/users/", &query, number, PAGE_SIZE, total);
+    let pager = pager("/admin/users/", &query, number, PAGE_SIZE, total);
     let users: Vec<UserView> = rows.iter().map(UserView::from).collect();
     Ok(page(
         &s,
@@ -153,7 +148,7 @@ pub async fn list(
         serde_json::json!({
             "users": users, "total": total, "q": q.q, "role": q.role, "roles": roles(),
             "admins_without_whatsapp": unreached,
-            "page": n, "pages": pages, "prev_url": prev_url, "next_url": next_url,
+            "pager": pager,
         }),
     )?
     .into_response())

@@ -2,11 +2,9 @@
 //! status callback) and the `messages` of Meta's webhook events. Both go to
 //! `service::whatsapp_inbound::receive`; a replay is acknowledged and ignored.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::domain::datetime::now;
@@ -14,6 +12,8 @@ use crate::error::{Error, Result};
 use crate::http::openapi::components::{Detail, FieldErrors};
 use crate::service::whatsapp_inbound::{receive, Inbound};
 use crate::state::AppState;
+
+use super::signed::{MetaPayload, TwilioForm};
 
 /// Twilio's inbound message webhook (form-encoded; other parameters are ignored but signed).
 #[derive(ToSchema)]
@@ -52,31 +52,19 @@ const EMPTY_TWIML: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><
         (status = 403, description = "Missing or wrong signature, or Twilio not configured", body = Detail,
          example = json!({"detail": "Invalid or missing X-Twilio-Signature."})),
     ))]
-pub async fn twilio_inbound(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Result<Response> {
-    let params = super::signed::signed_twilio_params(&state, &headers, &uri, &body)?;
-    let get = |k: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
-    let (Some(sid), Some(from)) = (get("MessageSid").or(get("SmsSid")), get("From")) else {
+pub async fn twilio_inbound(State(state): State<AppState>, form: TwilioForm) -> Result<Response> {
+    let sid = form.get("MessageSid").or(form.get("SmsSid"));
+    let (Some(sid), Some(from)) = (sid, form.get("From")) else {
         return Err(Error::field("MessageSid", "This field is required."));
     };
     let message = Inbound {
         provider: "twilio",
         message_id: sid,
         from,
-        body: get("Body").unwrap_or_default(),
-        button_payload: get("ButtonPayload"),
-        opt_out_type: get("OptOutType"),
-        profile_name: get("ProfileName"),
+        body: form.get("Body").unwrap_or_default(),
+        button_payload: form.get("ButtonPayload"),
+        opt_out_type: form.get("OptOutType"),
+        profile_name: form.get("ProfileName"),
     };
     receive(&state, &message, now()).await?;
     Ok(([(header::CONTENT_TYPE, "application/xml")], EMPTY_TWIML).into_response())
@@ -84,14 +72,8 @@ pub async fn twilio_inbound(
 
 /// The user messages of a Meta webhook payload (`entry[].changes[].value.messages[]`): text,
 /// a template's quick-reply button, or an interactive reply.
-pub async fn meta_messages(state: &AppState, payload: &Value) -> Result<()> {
-    let messages = payload["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["messages"].as_array().into_iter().flatten());
-    for m in messages {
+pub(super) async fn meta_messages(state: &AppState, payload: &MetaPayload) -> Result<()> {
+    for m in payload.items("messages") {
         let (Some(id), Some(from)) = (m["id"].as_str(), m["from"].as_str()) else {
             continue;
         };

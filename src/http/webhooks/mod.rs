@@ -7,20 +7,18 @@ pub mod inbound;
 pub mod signature;
 mod signed;
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{Error, Result};
 use crate::http::openapi::components::{Detail, FieldErrors};
 use crate::service::notifications::record_delivery_status;
 use crate::state::AppState;
-use signature::{constant_time_eq, validate_meta};
-use signed::{forbidden, signed_twilio_params};
+use signature::constant_time_eq;
+use signed::{forbidden, MetaPayload, TwilioForm};
 
 /// Twilio's status callback (form-encoded; other parameters Twilio sends are ignored).
 #[derive(ToSchema)]
@@ -46,34 +44,16 @@ pub struct TwilioStatusCallback {
         (status = 403, description = "Missing or wrong signature, or Twilio not configured", body = Detail,
          example = json!({"detail": "Invalid or missing X-Twilio-Signature."})),
     ))]
-pub async fn twilio_status(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Bytes,
-) -> Result<Response> {
-    let params = signed_twilio_params(&state, &headers, &uri, &body)?;
-    let get = |k: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
+pub async fn twilio_status(State(state): State<AppState>, form: TwilioForm) -> Result<Response> {
     let (Some(sid), Some(status)) = (
-        get("MessageSid").or(get("SmsSid")),
-        get("MessageStatus").or(get("SmsStatus")),
+        form.get("MessageSid").or(form.get("SmsSid")),
+        form.get("MessageStatus").or(form.get("SmsStatus")),
     ) else {
         return Err(Error::field("MessageSid", "This field is required."));
     };
-    record_delivery_status(
-        &state,
-        "twilio",
-        sid,
-        &status.to_ascii_lowercase(),
-        get("ErrorCode").filter(|c| !c.is_empty()),
-    )
-    .await?;
+    let code = form.get("ErrorCode").filter(|c| !c.is_empty());
+    let status = status.to_ascii_lowercase();
+    record_delivery_status(&state, "twilio", sid, &status, code).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -127,28 +107,8 @@ pub async fn meta_verify(
         (status = 403, description = "Missing or wrong signature", body = Detail,
          example = json!({"detail": "Invalid or missing X-Hub-Signature-256."})),
     ))]
-pub async fn meta_events(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response> {
-    let secret = state.config.meta.app_secret.expose();
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if secret.is_empty() || !validate_meta(secret, &body, signature) {
-        return Err(forbidden("Invalid or missing X-Hub-Signature-256."));
-    }
-    let payload: Value = serde_json::from_slice(&body)
-        .map_err(|e| Error::MalformedBody(format!("JSON parse error - {e}")))?;
-    let statuses = payload["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|e| e["changes"].as_array().into_iter().flatten())
-        .flat_map(|c| c["value"]["statuses"].as_array().into_iter().flatten());
-    for s in statuses {
+pub async fn meta_events(State(state): State<AppState>, payload: MetaPayload) -> Result<Response> {
+    for s in payload.items("statuses") {
         let (Some(id), Some(status)) = (s["id"].as_str(), s["status"].as_str()) else {
             continue;
         };

@@ -1,13 +1,19 @@
 //! The e-mail sender: SMTP through `lettre`'s pooled tokio transport (connections reused across
-//! messages), STARTTLS or implicit TLS over rustls, authentication, a timeout per reply. A 4xx
+//! messages), STARTTLS or implicit TLS over rustls, authentication, a timeout per message. A 4xx
 //! reply or a broken connection is transient (retried like WhatsApp); a 5xx is permanent, with
 //! the reply code (`smtp_535`) and text, and the guide's fix.
+//!
+//! `lettre`'s tokio transport bounds only the connect, so the whole exchange is bounded here.
+//! A message cut off mid-conversation leaves its connection out of step with the server, and the
+//! pool would hand it out again; so a timeout replaces the pool, which closes its connections.
 
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::{AsyncSmtpTransportBuilder, PoolConfig};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::Rng;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use super::message::{Receipt, SendError, NOT_CONFIGURED_CODE};
 use crate::config::{EmailConfig, SmtpSecurity};
@@ -44,10 +50,30 @@ impl std::fmt::Debug for Mailer {
 
 #[derive(Clone)]
 pub struct Smtp {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// Builds a fresh pool when a timeout spoils the current one.
+    builder: AsyncSmtpTransportBuilder,
+    /// The pool in use and its generation (shared by every clone of the mailer).
+    transport: Arc<RwLock<(u64, AsyncSmtpTransport<Tokio1Executor>)>>,
+    /// The longest one message's exchange may take.
+    timeout: Duration,
     from: Mailbox,
     host: String,
     port: u16,
+}
+
+impl Smtp {
+    fn current(&self) -> (u64, AsyncSmtpTransport<Tokio1Executor>) {
+        let guard = self.transport.read().unwrap_or_else(|e| e.into_inner());
+        (guard.0, guard.1.clone())
+    }
+
+    /// Replaces the pool of generation `spoiled` (once, however many sends timed out on it).
+    fn replace(&self, spoiled: u64) {
+        let mut guard = self.transport.write().unwrap_or_else(|e| e.into_inner());
+        if guard.0 == spoiled {
+            *guard = (spoiled + 1, self.builder.clone().build());
+        }
+    }
 }
 
 /// What a row gets while `EMAIL_HOST` is unset.
@@ -94,7 +120,9 @@ impl Mailer {
             }
         };
         Mailer::Smtp(Box::new(Smtp {
-            transport: builder.build(),
+            transport: Arc::new(RwLock::new((0, builder.clone().build()))),
+            builder,
+            timeout: config.timeout,
             from,
             host,
             port: config.port,
@@ -158,7 +186,21 @@ impl Mailer {
                 code: Some("invalid_message".into()),
                 message: format!("cannot build the e-mail: {e}"),
             })?;
-        smtp.transport.send(message).await.map_err(classify)?;
+        let (generation, transport) = smtp.current();
+        match tokio::time::timeout(smtp.timeout, transport.send(message)).await {
+            Ok(sent) => sent.map_err(classify)?,
+            Err(_) => {
+                smtp.replace(generation);
+                return Err(SendError::Transient {
+                    code: Some("timeout".into()),
+                    message: format!(
+                        "{}:{} did not accept the e-mail within {:?} (EMAIL_TIMEOUT)",
+                        smtp.host, smtp.port, smtp.timeout
+                    ),
+                    retry_after: None,
+                });
+            }
+        };
         Ok(Receipt {
             // Cut to the column's 64 characters (the domain may be long).
             provider_message_id: id.chars().take(64).collect(),
